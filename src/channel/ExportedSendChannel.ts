@@ -1,0 +1,104 @@
+import { Observable, Subject } from 'rxjs';
+import { Dispatcher, type OverflowStrategy, type SyncPoint } from './Dispatcher.js';
+import { errorInfo } from './remoteError.js';
+import type { Signal } from './Signal.js';
+import { TRACK, type HasTrackable, type Trackable } from './Trackable.js';
+import type { ValueCodec } from '../protocol/codec.js';
+import { DEFAULT_QUEUE_LIMIT } from '../protocol/limits.js';
+
+/** Options of a send queue (exported `'send'` channels and imported `'send'` channels). */
+export interface SendQueueConfig {
+  /** Values that may wait for a receiver or for window. Defaults to 1024. `Infinity` for unbounded. */
+  queueLimit?: number;
+  /**
+   * What `next()` does when the queue is full. Defaults to `'error'`: `next()` throws a
+   * NetchanError `'EOVERFLOW'` and the value is not taken. `'drop-oldest'` and
+   * `'drop-newest'` discard a value instead (counted in `dropped`).
+   */
+  overflow?: OverflowStrategy;
+}
+
+/**
+ * A channel whose values go out to importers. Returned by `exportChannel(…, 'send')`
+ * and (with one receiver) by `importChannel(…, 'send')`. `next(v)` sends `v` to
+ * exactly one receiver; `complete()` ends every receiver after what was sent
+ * before it; `error(e)` errors them. Subscribing observes the channel's own
+ * end: it emits no values, completes on completion and errors on failure.
+ */
+export class SendChannel<T> extends Subject<T> implements HasTrackable {
+  /** @internal */
+  readonly dispatcher: Dispatcher;
+  private readonly trackable: Trackable;
+
+  /** @internal */
+  constructor(
+    readonly name: string,
+    protected readonly codec: ValueCodec,
+    ownerProgress: Signal,
+    config: SendQueueConfig,
+    label: string,
+    failure: () => Error | null = () => null,
+  ) {
+    super();
+    const limit = config.queueLimit ?? DEFAULT_QUEUE_LIMIT;
+    this.dispatcher = new Dispatcher(name, limit >= 1 ? limit : 1, config.overflow ?? 'error', ownerProgress);
+    const d = this.dispatcher;
+    this.trackable = {
+      progress: d.progress,
+      pending: () => d.pending,
+      syncPoint: (): SyncPoint => d.syncPoint(),
+      label,
+      failure,
+    };
+  }
+
+  /** Room left in the send queue before its overflow strategy applies. */
+  get capacity(): number {
+    return this.dispatcher.capacity;
+  }
+
+  /** Values not yet acknowledged by a receiver: queued plus in flight. */
+  get pending(): number {
+    return this.dispatcher.pending;
+  }
+
+  /** Values discarded by a `'drop-oldest'`/`'drop-newest'` overflow strategy. */
+  get dropped(): number {
+    return this.dispatcher.dropped;
+  }
+
+  /**
+   * The queue's room: emits `capacity` on subscribe and again whenever room frees
+   * up, so a producer can pace itself without buffering. See also `feed()`.
+   */
+  readonly capacity$: Observable<number> = new Observable<number>((subscriber) => {
+    subscriber.next(this.dispatcher.capacity);
+    return this.dispatcher.room.listen(() => subscriber.next(this.dispatcher.capacity));
+  });
+
+  override next(value: T): void {
+    if (this.isStopped || this.dispatcher.state !== 'open') return;
+    this.dispatcher.push(this.codec.encode(value, this.name));
+  }
+
+  override complete(): void {
+    if (this.isStopped) return;
+    this.dispatcher.complete();
+    super.complete();
+  }
+
+  override error(err: unknown): void {
+    if (this.isStopped) return;
+    const info = errorInfo(err, this.name);
+    this.dispatcher.error((b) => {
+      b.session.sendError(b.id, info);
+      b.session.release(b.id);
+    });
+    super.error(err);
+  }
+
+  /** @internal */
+  [TRACK](): Trackable {
+    return this.trackable;
+  }
+}

@@ -1,0 +1,35 @@
+import type { SchedulerLike } from 'rxjs';
+import type { SyncPoint } from './Dispatcher.js';
+import type { Signal } from './Signal.js';
+
+/**
+ * What drain/sync watch: a count of unacknowledged values, a way to snapshot
+ * each receiver's position, and a signal when either may have changed. Exporter,
+ * Importer and the send channels provide one under {@link TRACK}.
+ */
+export interface Trackable {
+  readonly progress: Signal;
+  pending(): number;
+  syncPoint(): SyncPoint;
+  /** For messages: `exporter`, `channel "jobs"`, … */
+  readonly label: string;
+  /** The owner's timer scheduler (drain/sync timeouts default to it). */
+  readonly scheduler?: SchedulerLike;
+  /** Set once the values pending can no longer be acknowledged (closed connection or endpoint). */
+  failure(): Error | null;
+}
+
+/** Shared across ESM/CJS copies of the library, so either copy's drain works on either's channels. */
+export const TRACK: unique symbol = Symbol.for('rx-netchan.track') as never;
+
+export interface HasTrackable {
+  [TRACK](): Trackable;
+}
+
+export function trackableOf(target: unknown): Trackable {
+  const fn = (target as Partial<HasTrackable> | null)?.[TRACK];
+  if (typeof fn !== 'function') {
+    throw new TypeError('drain/sync: target must be an Exporter, an Importer, or a send channel from exportChannel/importChannel');
+  }
+  return fn.call(target);
+}

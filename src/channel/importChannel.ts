@@ -1,0 +1,43 @@
+import { Observable } from 'rxjs';
+import type { Delivery } from './Delivery.js';
+import type { SendChannel } from './ExportedSendChannel.js';
+import type { ImportRecvConfig, ImportSendConfig, Importer } from './Importer.js';
+
+/**
+ * Imports the exporter's channel `name` (Go's `Importer.ImportNValues`).
+ *
+ * `'recv'`: a cold `Observable<T>`: each subscription binds one import with its
+ * own window (`size`) and optional `count`; unsubscribing unbinds it, and values
+ * it had not acknowledged go back to the exporter's queue for other receivers.
+ * It errors with `'ENOCHAN'`/`'EDIR'` when the name is unknown or exported for
+ * the same direction, and with `'ECLOSED'` when the connection drops.
+ *
+ * `'send'`: a {@link SendChannel} (a `Subject<T>`) whose `next(v)` sends `v` to
+ * the exporter's `'recv'` channel, at most `size` unacknowledged at a time.
+ *
+ * ```
+ * exporter next: --a--b--c--|
+ * import (recv): ----a--b--c--|      latency 2
+ * ```
+ *
+ * ## Example
+ * ```ts
+ * importChannel<number>(importer, 'jobs', 'recv', { size: 16 })
+ *   .subscribe((job) => console.log('job', job));
+ * const results = importChannel<number>(importer, 'results', 'send');
+ * results.next(42);
+ * ```
+ */
+export function importChannel<T>(importer: Importer, name: string, dir: 'recv', config: ImportRecvConfig & { ack: 'manual' }): Observable<Delivery<T>>;
+export function importChannel<T>(importer: Importer, name: string, dir: 'recv', config?: ImportRecvConfig): Observable<T>;
+export function importChannel<T>(importer: Importer, name: string, dir: 'send', config?: ImportSendConfig): SendChannel<T>;
+export function importChannel<T>(
+  importer: Importer,
+  name: string,
+  dir: 'send' | 'recv',
+  config: ImportRecvConfig & ImportSendConfig = {},
+): Observable<T> | Observable<Delivery<T>> | SendChannel<T> {
+  if (dir === 'send') return importer.openSend<T>(name, config);
+  if (dir !== 'recv') throw new TypeError(`importChannel: direction must be 'send' or 'recv', got ${String(dir)}`);
+  return new Observable<T>((subscriber) => importer.bindRecv(name, config, subscriber as never));
+}

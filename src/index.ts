@@ -1,0 +1,33 @@
+// Public surface of rx-netchan (runs in Node and browsers: nothing from node:).
+export { Exporter } from './channel/Exporter.js';
+export type { ExporterConfig, ClientInfo } from './channel/Exporter.js';
+export { Importer } from './channel/Importer.js';
+export type { ImporterConfig, ImportConfig, ImportRecvConfig, ImportSendConfig } from './channel/Importer.js';
+export type { EndpointConfig } from './channel/EndpointConfig.js';
+export { exportChannel } from './channel/exportChannel.js';
+export { importChannel } from './channel/importChannel.js';
+export { SendChannel } from './channel/ExportedSendChannel.js';
+export type { SendQueueConfig } from './channel/ExportedSendChannel.js';
+export type { ExportRecvConfig } from './channel/ExportedRecvChannel.js';
+export type { Delivery } from './channel/Delivery.js';
+export type { OverflowStrategy } from './channel/Dispatcher.js';
+export type { SessionStats } from './channel/Session.js';
+export { drain } from './operators/drain.js';
+export { sync } from './operators/sync.js';
+export type { DrainConfig, DrainTarget } from './operators/waitForAcks.js';
+export { NetchanError, isNetchanError } from './errors/NetchanError.js';
+export type { NetchanErrorCode } from './errors/NetchanError.js';
+export { DrainTimeoutError } from './errors/DrainTimeoutError.js';
+export { memoryPipe } from './transport/memoryPipe.js';
+export type { MemoryPipeConfig } from './transport/memoryPipe.js';
+export type { Connection, ConnectionHandler } from './transport/Connection.js';
+export { registerTransport } from './transport/registry.js';
+export type { Listener, ListenFn, DialFn, TransportOptions } from './transport/registry.js';
+export {
+  PROTOCOL_VERSION,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_WINDOW,
+  DEFAULT_MAX_WINDOW,
+  DEFAULT_QUEUE_LIMIT,
+  DEFAULT_KEEPALIVE_MS,
+} from './protocol/limits.js';

@@ -1,0 +1,156 @@
+import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
+import type { Connection } from '../transport/Connection.js';
+import type { ValueCodec } from './codec.js';
+import { FrameType, LENGTH_BYTES } from './frame.js';
+
+const INITIAL = 16 * 1024;
+
+/**
+ * Collects outgoing frames into one buffer and writes it once per tick, so a
+ * burst of values and their acknowledgements costs one socket write. The flush
+ * runs on the given scheduler (asapScheduler by default), so it lands in the
+ * same virtual frame under TestScheduler.run().
+ */
+export class FrameWriter {
+  private buf = new Uint8Array(INITIAL);
+  private view = new DataView(this.buf.buffer);
+  private len = 0;
+  private scheduled: Subscription | null = null;
+  private closed = false;
+  /** Called at the start of each flush, before the buffer is written: lets acks join the batch. */
+  beforeFlush: (() => void) | null = null;
+  /** Frames and bytes written, for metrics. */
+  framesOut = 0;
+  bytesOut = 0;
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly codec: ValueCodec,
+    private readonly scheduler: SchedulerLike,
+  ) {}
+
+  /** DATA frame around an already-encoded value. */
+  data(id: number, payload: Uint8Array): void {
+    const bodyLen = 2 + uintSize(id) + payload.length;
+    const at = this.reserve(LENGTH_BYTES + bodyLen);
+    this.view.setUint32(at, bodyLen);
+    let p = at + LENGTH_BYTES;
+    this.buf[p++] = 0x93;
+    this.buf[p++] = FrameType.Data;
+    p = this.putUint(p, id);
+    this.buf.set(payload, p);
+    this.commit(at + LENGTH_BYTES + bodyLen);
+  }
+
+  /** ACK frame: cumulative sequence `seq`. */
+  ack(id: number, seq: number): void {
+    const bodyLen = 2 + uintSize(id) + uintSize(seq);
+    const at = this.reserve(LENGTH_BYTES + bodyLen);
+    this.view.setUint32(at, bodyLen);
+    let p = at + LENGTH_BYTES;
+    this.buf[p++] = 0x93;
+    this.buf[p++] = FrameType.Ack;
+    p = this.putUint(p, id);
+    p = this.putUint(p, seq);
+    this.commit(p);
+  }
+
+  /** Any other frame, encoded as a MessagePack array. */
+  control(frame: readonly unknown[]): void {
+    const body = this.codec.encodeControl(frame);
+    const at = this.reserve(LENGTH_BYTES + body.length);
+    this.view.setUint32(at, body.length);
+    this.buf.set(body, at + LENGTH_BYTES);
+    this.commit(at + LENGTH_BYTES + body.length);
+  }
+
+  /** Writes what is buffered now, without waiting for the tick to end. */
+  flush(): void {
+    if (this.scheduled) {
+      this.scheduled.unsubscribe();
+      this.scheduled = null;
+    }
+    this.beforeFlush?.();
+    if (this.len === 0 || this.closed) return;
+    let chunk: Uint8Array;
+    if (this.len * 2 < this.buf.length) {
+      chunk = this.buf.slice(0, this.len);
+    } else {
+      // Mostly full: hand the buffer over rather than copy it.
+      chunk = this.buf.subarray(0, this.len);
+      this.buf = new Uint8Array(this.buf.length);
+      this.view = new DataView(this.buf.buffer);
+    }
+    this.bytesOut += this.len;
+    this.len = 0;
+    this.conn.write(chunk);
+  }
+
+  /** Makes sure a flush is scheduled for the end of this tick. */
+  schedule(): void {
+    if (this.scheduled === null && !this.closed) {
+      this.scheduled = this.scheduler.schedule(flushAction, 0, this);
+    }
+  }
+
+  /** Drops buffered frames and cancels the pending flush. */
+  dispose(): void {
+    this.closed = true;
+    this.scheduled?.unsubscribe();
+    this.scheduled = null;
+    this.len = 0;
+    this.buf = new Uint8Array(0);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  private reserve(n: number): number {
+    const need = this.len + n;
+    if (need > this.buf.length) {
+      let size = this.buf.length * 2 || INITIAL;
+      while (size < need) size *= 2;
+      const next = new Uint8Array(size);
+      next.set(this.buf.subarray(0, this.len));
+      this.buf = next;
+      this.view = new DataView(next.buffer);
+    }
+    return this.len;
+  }
+
+  private commit(end: number): void {
+    this.len = end;
+    this.framesOut++;
+    this.schedule();
+  }
+
+  private putUint(p: number, n: number): number {
+    const b = this.buf;
+    if (n < 0x80) {
+      b[p++] = n;
+    } else if (n < 0x10000) {
+      b[p++] = 0xcd;
+      this.view.setUint16(p, n);
+      p += 2;
+    } else if (n < 0x100000000) {
+      b[p++] = 0xce;
+      this.view.setUint32(p, n);
+      p += 4;
+    } else {
+      b[p++] = 0xcf;
+      this.view.setUint32(p, Math.floor(n / 0x100000000));
+      this.view.setUint32(p + 4, n >>> 0);
+      p += 8;
+    }
+    return p;
+  }
+}
+
+function flushAction(this: SchedulerAction<FrameWriter>, writer?: FrameWriter): void {
+  if (writer) {
+    (writer as unknown as { scheduled: Subscription | null }).scheduled = null;
+    writer.flush();
+  }
+}
+
+function uintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x10000 ? 3 : n < 0x100000000 ? 5 : 9;
+}

@@ -1,0 +1,78 @@
+import { asapScheduler, type SchedulerLike } from 'rxjs';
+import type { Connection, ConnectionHandler } from './Connection.js';
+
+/** Options of {@link memoryPipe}. */
+export interface MemoryPipeConfig {
+  /** Scheduler that delivers each write to the other end. Defaults to `asapScheduler`. */
+  scheduler?: SchedulerLike;
+}
+
+/**
+ * An in-memory connected pair, like Go's `net.Pipe` or libchan's `Pipe`: what one
+ * end writes, the other receives on a later tick, in order. For unit tests and
+ * for linking an Exporter and Importer in one process.
+ *
+ * ## Example
+ * ```ts
+ * const [a, b] = memoryPipe();
+ * exporter.serveConnection(a);
+ * const importer = new Importer(b);
+ * ```
+ */
+export function memoryPipe(config: MemoryPipeConfig = {}): [Connection, Connection] {
+  const scheduler = config.scheduler ?? asapScheduler;
+  const a = new PipeEnd('memory://a', scheduler);
+  const b = new PipeEnd('memory://b', scheduler);
+  a.peer = b;
+  b.peer = a;
+  return [a, b];
+}
+
+class PipeEnd implements Connection {
+  peer!: PipeEnd;
+  readonly keepalive = false;
+  private handler: ConnectionHandler | null = null;
+  private early: Uint8Array[] = [];
+  private closing = false;
+  private ended = false;
+
+  constructor(
+    readonly remote: string,
+    private readonly scheduler: SchedulerLike,
+  ) {}
+
+  start(handler: ConnectionHandler): void {
+    this.handler = handler;
+    const early = this.early;
+    this.early = [];
+    for (const chunk of early) handler.onData(chunk);
+  }
+
+  write(chunk: Uint8Array): void {
+    if (this.closing) return;
+    this.scheduler.schedule(() => this.peer.receive(chunk));
+  }
+
+  close(): void {
+    if (this.closing) return;
+    this.closing = true;
+    // Queued after every pending write, so the peer sees all data before the end.
+    this.scheduler.schedule(() => {
+      this.peer.finish();
+      this.finish();
+    });
+  }
+
+  private receive(chunk: Uint8Array): void {
+    if (this.ended) return;
+    if (this.handler) this.handler.onData(chunk);
+    else this.early.push(chunk);
+  }
+
+  private finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.closing = true;
+    this.handler?.onClose();
+  }
+}
