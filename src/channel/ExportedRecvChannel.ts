@@ -105,8 +105,8 @@ export class ExportedRecvChannel<T> extends Observable<T> implements InboundSink
       const delivery: Delivery<unknown> = { value, seq, ack: () => inbound.ack(seq) };
       this.out.next(delivery);
     } else {
+      inbound.ack(seq); // before next(): see Importer.bindRecv
       this.out.next(value);
-      inbound.ack(seq);
     }
   }
 

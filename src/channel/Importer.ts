@@ -190,8 +190,9 @@ export class Importer implements HasTrackable {
           const delivery: Delivery<unknown> = { value, seq, ack: () => inb.ack(seq) };
           subscriber.next(delivery);
         } else {
-          subscriber.next(value);
+          // Ack first: a reentrant unsubscribe inside next() (take(n)) must not requeue a delivered value.
           inb.ack(seq);
+          subscriber.next(value);
         }
       },
       end: () => {
