@@ -23,8 +23,8 @@ describe('ackWhenDone', () => {
     expect(await results).toEqual([0, 10, 20, 30, 40, 50, 60, 70, 80, 90]);
     // Never more than the window out of the exporter's queue, though the stage is slow.
     expect(maxInFlight).toBeLessThanOrEqual(2);
-    expect(ch.pending).toBe(0);
     await lastValueFrom(exporter.drain(1000), { defaultValue: undefined });
+    expect(ch.pending).toBe(0);
     await importer.close();
     await exporter.close();
   });
