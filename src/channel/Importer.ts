@@ -195,8 +195,10 @@ export class Importer implements HasTrackable {
           subscriber.next(value);
         }
       },
-      end: () => {
+      end: (inb) => {
+        // Ended by END or by reaching `count`: not a cancel. Manual acks may still follow.
         forget();
+        s.forgetInbound(inb.id);
         subscriber.complete();
       },
       error: (err) => {
