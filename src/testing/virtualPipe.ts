@@ -1,0 +1,341 @@
+import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
+import type { Connection, ConnectionHandler } from '../transport/Connection.js';
+
+/** Bytes of a frame's length prefix (u32, big-endian). */
+const LENGTH_BYTES = 4;
+
+/** Names of the frame types, for {@link VirtualFrame.type}. Mirrors docs/PROTOCOL.md. */
+const FRAME_NAMES = ['HELLO', 'OPEN', 'DATA', 'ACK', 'END', 'CANCEL', 'ERROR', 'PING', 'PONG', 'BYE'] as const;
+
+/** One frame crossing a {@link virtualPipe}, as `trace` and `dropOn` see it. */
+export interface VirtualFrame {
+  /** Scheduler time (virtual ms) at which the frame arrives. */
+  readonly time: number;
+  /** The end that wrote it: `'a'` (the first connection of the pair) or `'b'`. */
+  readonly from: 'a' | 'b';
+  /** 1-based number of the frame, counting both directions in order of arrival. */
+  readonly index: number;
+  /** `'HELLO'`, `'OPEN'`, `'DATA'`, `'ACK'`, `'END'`, `'CANCEL'`, `'ERROR'`, `'PING'`, `'PONG'`, `'BYE'`, or `'?'`. */
+  readonly type: string;
+  /** The frame's bytes, length prefix included. */
+  readonly bytes: Uint8Array;
+}
+
+/** Options of {@link virtualPipe}. */
+export interface VirtualPipeConfig {
+  /**
+   * Virtual milliseconds between a write and its arrival at the other end.
+   * A number applies both ways; `[aToB, bToA]` sets each direction. Defaults to `1`.
+   */
+  latency?: number | readonly [aToB: number, bToA: number];
+  /**
+   * Virtual milliseconds the link spends sending each frame (serialization time).
+   * Frames written in one tick then arrive one after another, `frameDelay` apart,
+   * and later writes queue behind them. Defaults to `0`.
+   */
+  frameDelay?: number;
+  /**
+   * Bandwidth in bytes per virtual millisecond: a frame also occupies the link for
+   * `ceil(bytes / bytesPerMs)` ms. Defaults to `Infinity` (no limit).
+   */
+  bytesPerMs?: number;
+  /** The connection drops (both ends close with an error, frames in flight are lost) at this scheduler time. */
+  dropAt?: number;
+  /**
+   * The connection drops just as the first frame for which this returns `true`
+   * would arrive; that frame and everything after it are lost. For example
+   * `(f) => f.type === 'ACK'` cuts the link before the first acknowledgement lands.
+   */
+  dropOn?: (frame: VirtualFrame) => boolean;
+  /** Called with every frame as it arrives (for debugging a marble test: `trace: console.log`). */
+  trace?: (frame: VirtualFrame) => void;
+  /**
+   * Reported as {@link Connection.keepalive}: `true` makes the Exporter and Importer
+   * run their keepalive timers on it, as on a real network. Defaults to `false`, so
+   * an idle test has no periodic timer keeping `TestScheduler.flush()` busy.
+   */
+  keepalive?: boolean;
+  /** Scheduler that delivers frames. Defaults to `asyncScheduler` (virtual inside `TestScheduler.run()`). */
+  scheduler?: SchedulerLike;
+}
+
+/** One end of a {@link virtualPipe}: a {@link Connection} plus controls for tests. */
+export interface VirtualConnection extends Connection {
+  /**
+   * Drops the connection now, as a reset would: frames still in flight either way
+   * are lost, and both ends close with an error (`'ECLOSED'` on the Importer/Exporter).
+   */
+  drop(reason?: string): void;
+  /**
+   * From now on the link silently loses every frame either way without closing,
+   * like a pulled cable: only a keepalive (`keepalive: true`) notices.
+   */
+  stall(): void;
+  /** Frames delivered so far, both directions. */
+  readonly framesDelivered: number;
+}
+
+/**
+ * A connected pair whose frames arrive `latency` virtual milliseconds after they
+ * were written, scheduled on RxJS's `asyncScheduler`. Inside `TestScheduler.run()`
+ * the whole protocol (handshake, values, acknowledgements, windows, timeouts,
+ * keepalives) then runs in virtual time, so a marble diagram shows the network's
+ * real timing and the test runs in microseconds.
+ *
+ * ```
+ * latency 2
+ * a writes:    -x---y-----
+ * b receives:  ---x---y---
+ * ```
+ *
+ * ## Example
+ * ```ts
+ * testScheduler.run(({ expectObservable }) => {
+ *   const [a, b] = virtualPipe({ latency: 2 });
+ *   exporter.serveConnection(a);
+ *   const importer = new Importer(b);
+ *   // …
+ * });
+ * ```
+ * @param config Latency (each way), per-frame delay, bandwidth, a scheduled drop, tracing.
+ * @returns Both ends; give one to `exporter.serveConnection()` and the other to `new Importer()`.
+ * @see virtualNetwork
+ */
+export function virtualPipe(config: VirtualPipeConfig = {}): [VirtualConnection, VirtualConnection] {
+  const link = new Link(config);
+  const scheduler = link.scheduler;
+  if (config.dropAt !== undefined) {
+    const delay = Math.max(0, config.dropAt - scheduler.now());
+    link.track(scheduler.schedule(() => link.drop(`dropped at ${config.dropAt}`), delay));
+  }
+  return [link.a, link.b];
+}
+
+interface Direction {
+  latency: number;
+  /** Scheduler time at which the link is free to start sending the next frame. */
+  freeAt: number;
+  /** Arrival time of the last frame scheduled this way (the close follows it). */
+  lastArrival: number;
+}
+
+class Link {
+  readonly scheduler: SchedulerLike;
+  readonly a: End;
+  readonly b: End;
+  private readonly pending = new Set<Subscription>();
+  private readonly frameDelay: number;
+  private readonly bytesPerMs: number;
+  private readonly split: boolean;
+  /** 'up', 'stalled' (silently losing frames), 'down' (closed or dropped). */
+  state: 'up' | 'stalled' | 'down' = 'up';
+  delivered = 0;
+
+  constructor(private readonly config: VirtualPipeConfig) {
+    this.scheduler = config.scheduler ?? asyncScheduler;
+    const lat = config.latency ?? 1;
+    const [ab, ba] = typeof lat === 'number' ? [lat, lat] : lat;
+    this.frameDelay = Math.max(0, config.frameDelay ?? 0);
+    this.bytesPerMs = config.bytesPerMs ?? Infinity;
+    // Frames are delivered one by one only when something needs to see them one by one.
+    this.split = this.frameDelay > 0 || Number.isFinite(this.bytesPerMs) || !!config.dropOn || !!config.trace;
+    const keepalive = config.keepalive === true;
+    this.a = new End(this, 'a', 'virtual://a', keepalive, direction(ab, this.scheduler.now()));
+    this.b = new End(this, 'b', 'virtual://b', keepalive, direction(ba, this.scheduler.now()));
+    this.a.peer = this.b;
+    this.b.peer = this.a;
+  }
+
+  track(sub: Subscription): void {
+    if (!sub.closed) this.pending.add(sub);
+  }
+
+  /** Schedules `chunk`, written by `from`, for arrival at the other end. */
+  send(from: End, chunk: Uint8Array): void {
+    const now = this.scheduler.now();
+    const dir = from.dir;
+    const frames = this.split ? splitFrames(chunk) : [chunk];
+    // Consecutive frames that arrive at the same time are delivered as one chunk.
+    let batch: Uint8Array[] = [];
+    let batchAt = -1;
+    const flush = () => {
+      if (batch.length === 0) return;
+      const group = batch;
+      this.schedule(batchAt - now, () => this.deliver(from, group));
+      batch = [];
+    };
+    for (const frame of frames) {
+      const transmit = this.frameDelay + (Number.isFinite(this.bytesPerMs) ? Math.ceil(frame.length / this.bytesPerMs) : 0);
+      const start = Math.max(now, dir.freeAt);
+      dir.freeAt = start + transmit;
+      const at = dir.freeAt + dir.latency;
+      dir.lastArrival = Math.max(dir.lastArrival, at);
+      if (at !== batchAt) flush();
+      batchAt = at;
+      batch.push(frame);
+    }
+    flush();
+  }
+
+  /** The graceful end: after every frame already written, both ends close. */
+  close(from: End): void {
+    const now = this.scheduler.now();
+    const at = Math.max(now + from.dir.latency, from.dir.lastArrival);
+    this.schedule(at - now, () => this.end());
+  }
+
+  drop(reason: string): void {
+    if (this.state === 'down') return;
+    this.end(new Error(`virtual connection ${reason}`));
+  }
+
+  stall(): void {
+    if (this.state === 'up') this.state = 'stalled';
+  }
+
+  private schedule(delay: number, work: () => void): void {
+    let sub: Subscription | undefined;
+    let done = false;
+    sub = this.scheduler.schedule(() => {
+      done = true;
+      if (sub) this.pending.delete(sub);
+      work();
+    }, Math.max(0, delay));
+    if (!done) this.pending.add(sub);
+  }
+
+  private deliver(from: End, frames: Uint8Array[]): void {
+    if (this.state !== 'up') return;
+    const to = from.peer;
+    if (!this.split) {
+      this.delivered += countFrames(frames[0]!);
+      to.receive(frames[0]!);
+      return;
+    }
+    let i = 0;
+    for (; i < frames.length; i++) {
+      const bytes = frames[i]!;
+      const frame: VirtualFrame = { time: this.scheduler.now(), from: from.name, index: this.delivered + 1, type: frameType(bytes), bytes };
+      if (this.config.dropOn?.(frame)) break;
+      this.delivered++;
+      this.config.trace?.(frame);
+    }
+    if (i > 0) to.receive(i === 1 ? frames[0]! : concat(frames.slice(0, i)));
+    if (i < frames.length) this.drop(`dropped at frame ${this.delivered + 1} (${frameType(frames[i]!)} from ${from.name})`);
+  }
+
+  /** Ends both ends: cleanly, or with `error` (a drop). Frames still in flight are lost. */
+  private end(error?: Error): void {
+    if (this.state === 'down') return;
+    this.state = 'down';
+    for (const sub of this.pending) sub.unsubscribe();
+    this.pending.clear();
+    this.a.finish(error);
+    this.b.finish(error);
+  }
+}
+
+class End implements VirtualConnection {
+  peer!: End;
+  private handler: ConnectionHandler | null = null;
+  private early: Uint8Array[] = [];
+  private closing = false;
+  private ended = false;
+  private endError: Error | undefined;
+
+  constructor(
+    private readonly link: Link,
+    readonly name: 'a' | 'b',
+    readonly remote: string,
+    readonly keepalive: boolean,
+    readonly dir: Direction,
+  ) {}
+
+  get framesDelivered(): number {
+    return this.link.delivered;
+  }
+
+  start(handler: ConnectionHandler): void {
+    this.handler = handler;
+    const early = this.early;
+    this.early = [];
+    for (const chunk of early) handler.onData(chunk);
+    if (this.ended) handler.onClose(this.endError);
+  }
+
+  write(chunk: Uint8Array): void {
+    if (this.closing || this.link.state !== 'up') return;
+    this.link.send(this, chunk);
+  }
+
+  close(): void {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.link.state === 'down') return;
+    if (this.link.state === 'stalled') this.link.drop('closed while stalled');
+    else this.link.close(this);
+  }
+
+  drop(reason = 'dropped'): void {
+    this.link.drop(reason);
+  }
+
+  stall(): void {
+    this.link.stall();
+  }
+
+  receive(chunk: Uint8Array): void {
+    if (this.ended) return;
+    if (this.handler) this.handler.onData(chunk);
+    else this.early.push(chunk);
+  }
+
+  finish(error?: Error): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.closing = true;
+    this.endError = error;
+    this.handler?.onClose(error);
+  }
+}
+
+function direction(latency: number, now: number): Direction {
+  return { latency: Math.max(0, latency), freeAt: now, lastArrival: now };
+}
+
+/** Splits a chunk at frame boundaries (u32be length + body); a malformed tail stays one piece. */
+function splitFrames(chunk: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  let p = 0;
+  while (p + LENGTH_BYTES <= chunk.length) {
+    const end = p + LENGTH_BYTES + view.getUint32(p);
+    if (end > chunk.length) break;
+    out.push(chunk.subarray(p, end));
+    p = end;
+  }
+  if (p < chunk.length) out.push(chunk.subarray(p));
+  return out;
+}
+
+function countFrames(chunk: Uint8Array): number {
+  return splitFrames(chunk).length;
+}
+
+function frameType(bytes: Uint8Array): string {
+  // Body: a MessagePack fixarray whose first element is the frame type.
+  const t = bytes.length > LENGTH_BYTES + 1 ? bytes[LENGTH_BYTES + 1]! : -1;
+  return FRAME_NAMES[t] ?? '?';
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
