@@ -131,7 +131,8 @@ export class Importer implements HasTrackable {
   hangup(name: string): void {
     let found = false;
     for (const s of [...this.sends]) {
-      if (s.name === name) {
+      // A send import already completed (an earlier hangup) stays listed for drain, but is no longer imported.
+      if (s.name === name && !s.isStopped) {
         found = true;
         s.complete();
       }
