@@ -1,4 +1,4 @@
-import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
+import { Subject, asyncScheduler, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { Connection, ConnectionHandler } from '../transport/Connection.js';
 
 /** Bytes of a frame's length prefix (u32, big-endian). */
@@ -73,6 +73,11 @@ export interface VirtualConnection extends Connection {
   stall(): void;
   /** Frames delivered so far, both directions. */
   readonly framesDelivered: number;
+  /**
+   * Hot: every frame as it arrives at this end, in the frame it arrives. Map it to
+   * `f.type` to draw the protocol's frames as a marble diagram. Completes when the connection ends.
+   */
+  readonly received$: Observable<VirtualFrame>;
 }
 
 /**
@@ -126,7 +131,6 @@ class Link {
   private readonly pending = new Set<Subscription>();
   private readonly frameDelay: number;
   private readonly bytesPerMs: number;
-  private readonly split: boolean;
   /** 'up', 'stalled' (silently losing frames), 'down' (closed or dropped). */
   state: 'up' | 'stalled' | 'down' = 'up';
   delivered = 0;
@@ -137,8 +141,6 @@ class Link {
     const [ab, ba] = typeof lat === 'number' ? [lat, lat] : lat;
     this.frameDelay = Math.max(0, config.frameDelay ?? 0);
     this.bytesPerMs = config.bytesPerMs ?? Infinity;
-    // Frames are delivered one by one only when something needs to see them one by one.
-    this.split = this.frameDelay > 0 || Number.isFinite(this.bytesPerMs) || !!config.dropOn || !!config.trace;
     const keepalive = config.keepalive === true;
     this.a = new End(this, 'a', 'virtual://a', keepalive, direction(ab, this.scheduler.now()));
     this.b = new End(this, 'b', 'virtual://b', keepalive, direction(ba, this.scheduler.now()));
@@ -154,7 +156,7 @@ class Link {
   send(from: End, chunk: Uint8Array): void {
     const now = this.scheduler.now();
     const dir = from.dir;
-    const frames = this.split ? splitFrames(chunk) : [chunk];
+    const frames = splitFrames(chunk);
     // Consecutive frames that arrive at the same time are delivered as one chunk.
     let batch: Uint8Array[] = [];
     let batchAt = -1;
@@ -207,11 +209,6 @@ class Link {
   private deliver(from: End, frames: Uint8Array[]): void {
     if (this.state !== 'up') return;
     const to = from.peer;
-    if (!this.split) {
-      this.delivered += countFrames(frames[0]!);
-      to.receive(frames[0]!);
-      return;
-    }
     let i = 0;
     for (; i < frames.length; i++) {
       const bytes = frames[i]!;
@@ -219,6 +216,7 @@ class Link {
       if (this.config.dropOn?.(frame)) break;
       this.delivered++;
       this.config.trace?.(frame);
+      to.frames.next(frame);
     }
     if (i > 0) to.receive(i === 1 ? frames[0]! : concat(frames.slice(0, i)));
     if (i < frames.length) this.drop(`dropped at frame ${this.delivered + 1} (${frameType(frames[i]!)} from ${from.name})`);
@@ -242,6 +240,8 @@ class End implements VirtualConnection {
   private closing = false;
   private ended = false;
   private endError: Error | undefined;
+  readonly frames = new Subject<VirtualFrame>();
+  readonly received$: Observable<VirtualFrame> = this.frames.asObservable();
 
   constructor(
     private readonly link: Link,
@@ -296,6 +296,7 @@ class End implements VirtualConnection {
     this.closing = true;
     this.endError = error;
     this.handler?.onClose(error);
+    this.frames.complete();
   }
 }
 
@@ -316,10 +317,6 @@ function splitFrames(chunk: Uint8Array): Uint8Array[] {
   }
   if (p < chunk.length) out.push(chunk.subarray(p));
   return out;
-}
-
-function countFrames(chunk: Uint8Array): number {
-  return splitFrames(chunk).length;
 }
 
 function frameType(bytes: Uint8Array): string {
