@@ -1,0 +1,49 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const dir = new URL('./.readme-snippets/', import.meta.url);
+
+/** The fenced block after the first line matching `after`. */
+function blockAfter(after: RegExp, lang = 'js'): string {
+  const start = readme.search(after);
+  expect(start, `README section ${after}`).toBeGreaterThanOrEqual(0);
+  const rest = readme.slice(start);
+  const m = rest.match(new RegExp('```' + lang + '\\n([\\s\\S]*?)```'));
+  expect(m, `code block after ${after}`).not.toBeNull();
+  return m![1]!;
+}
+
+async function run(name: string, code: string): Promise<unknown[][]> {
+  mkdirSync(dir, { recursive: true });
+  const file = new URL(`${name}.mjs`, dir);
+  writeFileSync(file, code);
+  const logs: unknown[][] = [];
+  const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void logs.push(args));
+  try {
+    await import(/* @vite-ignore */ file.href);
+  } finally {
+    spy.mockRestore();
+  }
+  return logs;
+}
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('README', () => {
+  it('quick start runs as written and prints the squares', async () => {
+    const logs = await run('quickstart', blockAfter(/^Save as `quickstart\.mjs`/m));
+    expect(logs).toEqual([[[1, 4, 9, 16, 25]]]);
+  });
+
+  it('shows both commands', () => {
+    expect(readme).toContain('npm install && npm run demo');
+    expect(readme).toContain('npm install && npm test');
+  });
+
+  it('lists every error code in API.md', () => {
+    for (const code of ['ENOCHAN', 'EDIR', 'EEXIST', 'ETIMEDOUT', 'EPROTO', 'ETOOBIG', 'ECLOSED', 'EAUTH']) {
+      expect(readme).toMatch(new RegExp('\\| `' + code + '` \\|'));
+    }
+  });
+});
