@@ -50,3 +50,19 @@ describe('smoke tcp', () => {
     expect(await activeHandles(base)).toEqual([]);
   });
 });
+
+describe('smoke: errors reach late binds', () => {
+  it('an import that binds after the channel errored gets the error', async () => {
+    const exporter = new Exporter();
+    const ch = exportChannel<number>(exporter, 'e', 'send');
+    ch.error(new Error('boom'));
+    const [a, b] = memoryPipe();
+    exporter.serveConnection(a);
+    const importer = new Importer(b);
+    const err = await firstValueFrom(importChannel<number>(importer, 'e', 'recv')).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'NetchanError', code: 'EREMOTE' });
+    expect((err as Error).message).toContain('boom');
+    await importer.close();
+    await exporter.close();
+  });
+});

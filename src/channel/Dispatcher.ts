@@ -77,8 +77,13 @@ export class Dispatcher {
     this.queue.push(payload);
   }
 
-  /** A binding arrived: give it queued values. */
+  /** A binding arrived: give it queued values (or the channel's error, if it failed). */
   attach(b: Outbound): void {
+    if (this.state === 'errored') {
+      b.closed = true;
+      this.failWith?.(b);
+      return;
+    }
     this.bindings.push(b);
     this.pump(b);
     if (this.state === 'done' || (this.state === 'completing' && this.queue.length === 0)) b.end();
@@ -116,10 +121,14 @@ export class Dispatcher {
     this.maybeFinish();
   }
 
-  /** Errors every binding at once; queued values are discarded. */
+  /** Set by error(): errors a binding that arrives later. */
+  private failWith: ((b: Outbound) => void) | null = null;
+
+  /** Errors every binding at once (and any that binds later); queued values are discarded. */
   error(send: (b: Outbound) => void): void {
     if (this.state === 'errored') return;
     this.state = 'errored';
+    this.failWith = send;
     for (const b of this.bindings) {
       if (b.alive) send(b);
       b.closed = true;
