@@ -34,3 +34,13 @@ export {
   DEFAULT_QUEUE_LIMIT,
   DEFAULT_KEEPALIVE_MS,
 } from './protocol/limits.js';
+// WebSocket client (browsers, Node 22+; on Node 20 'rx-netchan/node' supplies ws).
+// ws:/wss: dialing is built into the transport registry (see registry.ts).
+export {
+  WebSocketConnection,
+  dialWebSocket,
+  setWebSocketImplementation,
+  WS_MAX_BATCH_BYTES,
+  WsCloseCode,
+} from './transport/websocket.js';
+export type { WebSocketConnectionConfig, WebSocketConstructor, WebSocketLike } from './transport/websocket.js';

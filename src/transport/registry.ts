@@ -1,5 +1,6 @@
 import { NetchanError } from '../errors/NetchanError.js';
 import type { Connection } from './Connection.js';
+import { dialWebSocket } from './websocket.js';
 
 /** A running listener started by `exporter.listen()`. */
 export interface Listener {
@@ -29,7 +30,9 @@ interface Registry {
 const KEY = Symbol.for('rx-netchan.transports');
 function registry(): Registry {
   const g = globalThis as unknown as Record<symbol, Registry | undefined>;
-  return (g[KEY] ??= { listen: new Map(), dial: new Map() });
+  // The WebSocket client is built in rather than registered by src/index.ts: the
+  // package is marked side-effect free, so a bundler could drop such a call.
+  return (g[KEY] ??= { listen: new Map(), dial: new Map([['ws:', dialWebSocket], ['wss:', dialWebSocket]]) });
 }
 
 /**
