@@ -100,6 +100,8 @@ export abstract class Session implements ConnectionHandler {
     if (this.state === 'closed') return;
     let err: NetchanError | undefined;
     if (this.closeError) err = this.closeError;
+    // A transport that closed because of bad input (a WebSocket text message, say) reports it with its own code.
+    else if (error && isNetchanError(error)) err = error;
     else if (error) err = new NetchanError('ECLOSED', `connection to ${this.remote} failed: ${error.message}`, { cause: error });
     else if (this.decoder.buffered > 0) err = new NetchanError('EPROTO', `connection to ${this.remote} ended mid-frame (${this.decoder.buffered} bytes of an unfinished frame)`);
     else if (this.state !== 'closing' && !this.byeReceived) err = new NetchanError('ECLOSED', `connection to ${this.remote} ended`);
@@ -212,7 +214,8 @@ export abstract class Session implements ConnectionHandler {
       throw new NetchanError('EPROTO', `malformed frame: expected a MessagePack array, got byte 0x${marker.toString(16)}`);
     }
     const type = body[1]!;
-    if (this.state === 'hello' && type !== FrameType.Hello && type !== FrameType.Error) {
+    // BYE may come before HELLO: an exporter closing while an importer's handshake is under way.
+    if (this.state === 'hello' && type !== FrameType.Hello && type !== FrameType.Error && type !== FrameType.Bye) {
       throw new NetchanError('EPROTO', `expected HELLO as the first frame, got frame type ${type}`);
     }
     switch (type) {
