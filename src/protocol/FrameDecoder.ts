@@ -17,7 +17,9 @@ export class FrameDecoder {
 
   /** Bytes of an unfinished frame held back, waiting for more input. */
   get buffered(): number {
-    return this.headerFilled + this.bodyFilled;
+    // Count the length prefix of a frame whose body has begun: a stream that ends
+    // right after a header is still mid-frame (buffered must not read 0 there).
+    return this.body !== null ? LENGTH_BYTES + this.bodyFilled : this.headerFilled;
   }
 
   /**
