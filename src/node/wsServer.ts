@@ -26,10 +26,19 @@ export interface WsListenConfig {
   server?: HttpServer;
   /** Extra `ws` WebSocketServer options (`verifyClient`, `handleProtocols`, `perMessageDeflate`, …). */
   wsOptions?: Omit<WsServerOptions, 'noServer' | 'server' | 'port' | 'host' | 'path'>;
-  /** TLS options (`key`, `cert`, …) for a `wss://` listener with a server of its own. */
+  /** TLS options for a `wss://` listener with a server of its own; `key`, `cert`, `ca`, `pfx`, `passphrase` may also be given at the top level, as for `tls://`. */
   tls?: HttpsServerOptions;
   /** How long to wait for a peer's close handshake before dropping its socket, in ms. Defaults to 2,000. */
   closeTimeout?: number;
+}
+
+const TLS_KEYS = ['key', 'cert', 'ca', 'pfx', 'passphrase', 'requestCert', 'minVersion', 'ciphers'] as const;
+
+/** TLS options for a `wss://` server of our own: `key`/`cert`/… at the top level (as for `tls://`), or in `tls`. */
+function tlsOptions(config: TransportOptions & WsListenConfig): HttpsServerOptions {
+  const out: Record<string, unknown> = {};
+  for (const k of TLS_KEYS) if (config[k] !== undefined) out[k] = config[k];
+  return { ...out, ...config.tls };
 }
 
 function remoteOf(scheme: string, s: Socket): string {
@@ -64,7 +73,8 @@ export async function listenWebSocket(url: URL, accept: (conn: Connection) => vo
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const closeTimeout = config.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS;
   const own = config.server === undefined;
-  const server: HttpServer = config.server ?? (scheme === 'wss:' ? (createHttpsServer(config.tls ?? {}, upgradeRequired) as unknown as HttpServer) : createServer(upgradeRequired));
+  const server: HttpServer =
+    config.server ?? (scheme === 'wss:' ? (createHttpsServer(tlsOptions(config), upgradeRequired) as unknown as HttpServer) : createServer(upgradeRequired));
   const wss = new WebSocketServer({ maxPayload: wsMaxMessageBytes(maxFrameBytes), ...config.wsOptions, noServer: true });
   let closed = false;
 

@@ -75,14 +75,18 @@ function implementation(options: TransportOptions): WebSocketConstructor {
  * are sent when it does.
  *
  * Transport options (the Importer's `transport`): `protocols` (subprotocols),
- * `WebSocket` (a constructor to use for this connection), `wsOptions` (passed
- * to `ws` as its client options: `headers`, `ca`, …; ignored by browsers).
+ * `WebSocket` (a constructor to use for this connection), and for `ws` on Node
+ * only (browsers ignore them): `ca`, `rejectUnauthorized`, `servername` as for
+ * `tls://`, and `wsOptions` (more `ws` client options: `headers`, …).
  */
 export function dialWebSocket(url: URL, options: TransportOptions): Connection {
   const Ctor = implementation(options);
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const protocols = options['protocols'] as string | string[] | undefined;
-  const wsOptions = { maxPayload: wsMaxMessageBytes(maxFrameBytes), ...(options['wsOptions'] as object | undefined) };
+  // ws (Node) only; browsers ignore a third argument. TLS keys as for tls:// dialing.
+  const wsOptions: Record<string, unknown> = { maxPayload: wsMaxMessageBytes(maxFrameBytes) };
+  for (const k of ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername'] as const) if (options[k] !== undefined) wsOptions[k] = options[k];
+  Object.assign(wsOptions, options['wsOptions'] as object | undefined);
   const href = url.href;
   let ws: WebSocketLike;
   try {

@@ -1,5 +1,14 @@
 import { createServer, type Server } from 'node:http';
-import { Exporter, Importer, type ExporterConfig, type ImporterConfig } from '../../src/index.js';
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  Exporter,
+  Importer,
+  WebSocketConnection,
+  dialWebSocket,
+  type Connection,
+  type ExporterConfig,
+  type ImporterConfig,
+} from '../../src/index.js';
 import '../../src/node.js';
 
 /** An exporter listening on a real `ws://127.0.0.1:<port>/netchan`, plus a way to connect importers to it. */
@@ -73,4 +82,29 @@ export async function wsPair(
   const served = await wsServe(exporterConfig);
   const importer = served.connect(importerConfig);
   return { exporter: served.exporter, importer, url: served.url, close: () => served.close() };
+}
+
+/**
+ * The WebSocket entry for the shared transport matrix (`TRANSPORT_DEFS` in
+ * test/helpers/transports.ts): serves the exporter on a real ws server and
+ * dials it with the root entry's WebSocket client (ws on Node 20).
+ *
+ * ```ts
+ * ws: WS_TRANSPORT_DEF,
+ * ```
+ * and in `CuttableConnection.cut()`: `if (cutWebSocket(this.inner)) return;`
+ */
+export const WS_TRANSPORT_DEF = {
+  async serve(exporter: Exporter): Promise<() => Connection> {
+    const { url } = await exporter.listen('ws://127.0.0.1:0/netchan');
+    return () => dialWebSocket(new URL(url), { maxFrameBytes: DEFAULT_MAX_FRAME_BYTES });
+  },
+};
+
+/** Drops a WebSocket connection abruptly (no BYE, no close handshake), like a closing tab. False if `conn` is not one. */
+export function cutWebSocket(conn: Connection): boolean {
+  if (!(conn instanceof WebSocketConnection)) return false;
+  const raw = conn.raw as { terminate?: () => void };
+  raw.terminate?.();
+  return raw.terminate !== undefined;
 }

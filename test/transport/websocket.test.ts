@@ -387,3 +387,21 @@ describe('WebSocket transport (real ws server on 127.0.0.1)', () => {
     expect(await firstValueFrom(importChannel<string>(importer, 'hi', 'recv'))).toBe('there');
   });
 });
+
+describe('wss://', () => {
+  it('serves over TLS with a server of its own, and the client trusts a given ca', async () => {
+    const { readFileSync } = await import('node:fs');
+    const key = readFileSync(new URL('../fixtures/tls-key.pem', import.meta.url));
+    const cert = readFileSync(new URL('../fixtures/tls-cert.pem', import.meta.url));
+    const base = handleBaseline();
+    const exporter = new Exporter({ transport: { key, cert } });
+    exportChannel<string>(exporter, 'secret', 'send').next('s3cr3t');
+    const { url } = await exporter.listen('wss://127.0.0.1:0/secure');
+    expect(url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\/secure$/);
+    const importer = Importer.connect(url, { transport: { ca: cert } });
+    expect(await firstValueFrom(importChannel<string>(importer, 'secret', 'recv'))).toBe('s3cr3t');
+    await importer.close();
+    await exporter.close();
+    expect(await activeHandles(base)).toEqual([]);
+  });
+});
