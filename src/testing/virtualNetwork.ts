@@ -2,7 +2,11 @@ import { Exporter, type ExporterConfig } from '../channel/Exporter.js';
 import { Importer, type ImporterConfig } from '../channel/Importer.js';
 import { virtualPipe, type VirtualConnection, type VirtualPipeConfig } from './virtualPipe.js';
 
-/** Options of {@link virtualNetwork}. */
+/**
+ * Options of {@link virtualNetwork}. The pipe options apply to every connection,
+ * except `dropAt` and `dropOn`, which apply to the first one only (pass them to
+ * `connect()` for another).
+ */
 export interface VirtualNetworkConfig extends VirtualPipeConfig {
   /** Options of the Exporter. Defaults to `{}`. */
   exporter?: ExporterConfig;
@@ -53,7 +57,7 @@ export interface VirtualNetwork {
  * @see virtualPipe
  */
 export function virtualNetwork(config: VirtualNetworkConfig = {}): VirtualNetwork {
-  const { exporter: exporterConfig, importer: importerConfig, ...pipeConfig } = config;
+  const { exporter: exporterConfig, importer: importerConfig, dropAt, dropOn, ...pipeConfig } = config;
   const exporter = new Exporter(exporterConfig);
   const pipes = new Map<Importer, [VirtualConnection, VirtualConnection]>();
   const connect = (extra: VirtualNetworkConfig = {}): Importer => {
@@ -64,7 +68,7 @@ export function virtualNetwork(config: VirtualNetworkConfig = {}): VirtualNetwor
     pipes.set(importer, pipe);
     return importer;
   };
-  const importer = connect();
+  const importer = connect({ dropAt, dropOn });
   const pipeOf = (imp: Importer = importer) => {
     const p = pipes.get(imp);
     if (!p) throw new TypeError('virtualNetwork: that importer is not on this network');
