@@ -15,7 +15,7 @@ describe('a dropped connection', () => {
     testScheduler = new TestScheduler(observableMatcher);
   });
 
-  const dropped = (why: string) => new NetchanError('ECLOSED', `connection to virtual://b failed: virtual connection ${why}`);
+  const dropped = (why: string) => new NetchanError('ECLOSED', `connection to virtual://a failed: virtual connection ${why}`);
 
   it('at a chosen time: the unacknowledged values go to the other importer', () => {
     testScheduler.run(({ hot, expectObservable }) => {

@@ -82,7 +82,11 @@ export class Exporter implements HasTrackable {
       maxWindow: config.maxWindow ?? DEFAULT_MAX_WINDOW,
       maxBindings: config.maxBindings ?? DEFAULT_MAX_BINDINGS,
       sessionError: (_s, err) => this.errors.next(err),
-      sessionClosed: (s) => this.sessions.delete(s),
+      sessionClosed: (s) => {
+        this.sessions.delete(s);
+        // Completes errors$ in the scheduler's time (virtual under TestScheduler), not after a Promise.
+        if (this.closed && this.sessions.size === 0) this.errors.complete();
+      },
     };
     this.trackable = {
       progress: this.progress,
@@ -169,8 +173,10 @@ export class Exporter implements HasTrackable {
     const ls = [...this.listeners];
     this.listeners.clear();
     const closing = [...this.sessions].map((s) => s.close());
-    await Promise.all([...ls.map((l) => l.close()), ...closing]);
+    // Synchronously, so drain/sync and errors$ see the close in scheduler time (marble tests), not a microtask later.
     this.progress.emit();
+    if (this.sessions.size === 0) this.errors.complete();
+    await Promise.all([...ls.map((l) => l.close()), ...closing]);
     this.errors.complete();
   }
 

@@ -142,8 +142,9 @@ class Link {
     this.frameDelay = Math.max(0, config.frameDelay ?? 0);
     this.bytesPerMs = config.bytesPerMs ?? Infinity;
     const keepalive = config.keepalive === true;
-    this.a = new End(this, 'a', 'virtual://a', keepalive, direction(ab, this.scheduler.now()));
-    this.b = new End(this, 'b', 'virtual://b', keepalive, direction(ba, this.scheduler.now()));
+    // `remote` names the peer: end a talks to virtual://b and b to virtual://a.
+    this.a = new End(this, 'a', 'virtual://b', keepalive, direction(ab, this.scheduler.now()));
+    this.b = new End(this, 'b', 'virtual://a', keepalive, direction(ba, this.scheduler.now()));
     this.a.peer = this.b;
     this.b.peer = this.a;
   }
