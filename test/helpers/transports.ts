@@ -1,6 +1,7 @@
 import { Exporter, Importer, memoryPipe, type Connection, type ConnectionHandler, type ExporterConfig, type ImporterConfig } from '../../src/index.js';
 import { dialTcp, SocketConnection } from '../../src/node.js';
 import { activeHandles, handleBaseline } from './leaks.js';
+import { cutWebSocket, WS_TRANSPORT_DEF } from './ws.js';
 
 /**
  * One importer on a transport, plus a way to cut its connection abruptly
@@ -48,7 +49,7 @@ export const TRANSPORT_DEFS = {
       return () => dialTcp(new URL(url));
     },
   },
-  // ws: { async serve(exporter) { const { url } = await exporter.listen('ws://127.0.0.1:0/netchan'); return () => dialWs(new URL(url)); } },
+  ws: WS_TRANSPORT_DEF,
 } satisfies Record<string, TransportDef>;
 
 export type TransportName = keyof typeof TRANSPORT_DEFS;
@@ -57,7 +58,7 @@ export type TransportName = keyof typeof TRANSPORT_DEFS;
 export const TRANSPORTS = Object.keys(TRANSPORT_DEFS) as TransportName[];
 
 /** Transports that go through the OS (handles to check for leaks). */
-export const NETWORK_TRANSPORTS: ReadonlySet<TransportName> = new Set<TransportName>(['tcp']);
+export const NETWORK_TRANSPORTS: ReadonlySet<TransportName> = new Set<TransportName>(['tcp', 'ws']);
 
 /**
  * Wraps a client connection so a test can cut it: the importer sees the link
@@ -81,6 +82,7 @@ class CuttableConnection implements Connection {
     this.inner.close();
   }
   cut(): void {
+    if (cutWebSocket(this.inner)) return;
     if (this.inner instanceof SocketConnection) {
       // A real drop: RST-like destroy, nothing flushed.
       this.inner.raw.destroy();
