@@ -187,6 +187,14 @@ class Link {
     this.schedule(at - now, () => this.end());
   }
 
+  /** Closes `end` alone (the link is stalled, so the peer cannot hear of it). */
+  closeOneEnd(end: End): void {
+    this.schedule(0, () => {
+      end.finish();
+      if (end.peer.isEnded) this.end();
+    });
+  }
+
   drop(reason: string): void {
     if (this.state === 'down') return;
     this.end(new Error(`virtual connection ${reason}`));
@@ -252,6 +260,10 @@ class End implements VirtualConnection {
     readonly dir: Direction,
   ) {}
 
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
   get framesDelivered(): number {
     return this.link.delivered;
   }
@@ -273,7 +285,8 @@ class End implements VirtualConnection {
     if (this.closing) return;
     this.closing = true;
     if (this.link.state === 'down') return;
-    if (this.link.state === 'stalled') this.link.drop('closed while stalled');
+    // A stalled link carries nothing, not even the close: only this end closes; the peer finds out by keepalive.
+    if (this.link.state === 'stalled') this.link.closeOneEnd(this);
     else this.link.close(this);
   }
 
