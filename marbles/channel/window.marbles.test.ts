@@ -1,7 +1,7 @@
 import { beforeEach, describe, it } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';
 import { concatMap, delay, map, of, share, tap } from 'rxjs';
-import { exportChannel, importChannel, type Delivery } from '../../src/index.js';
+import { exportChannel, feed, importChannel, type Delivery } from '../../src/index.js';
 import { virtualNetwork } from '../../src/testing.js';
 import { observableMatcher } from '../../test/helpers/observableMatcher.js';
 
@@ -82,6 +82,34 @@ describe('window', () => {
       // size 1: a at 7, ack back at 9, b at 11, ack back at 13, c at 15
       const expected = '-------a---b---c';
       expectObservable(importChannel<string>(importer, 'jobs', 'recv', { size: 1 })).toBe(expected);
+    });
+  });
+
+  it('acknowledgements are cumulative: acknowledging b before a frees nothing until a is acknowledged', () => {
+    testScheduler.run(({ hot, expectObservable }) => {
+      const { exporter, importer } = virtualNetwork({ latency: 2 });
+      const jobs = exportChannel<string>(exporter, 'jobs', 'send');
+      const held = new Map<string, Delivery<string>>();
+      const deliveries = importChannel<string>(importer, 'jobs', 'recv', { size: 2, ack: 'manual' }).pipe(share());
+      deliveries.subscribe((d) => held.set(d.value, d));
+      hot('      -----(abc)------------').subscribe((v) => jobs.next(v));
+      hot('      ---------b---a--------').subscribe((v) => held.get(v)!.ack());
+      // ack(b) at 9 sends nothing; ack(a) at 13 acknowledges both, lands at 15: c arrives at 17
+      expectObservable(deliveries.pipe(map((d) => d.value))).toBe('-------(ab)------c');
+    });
+  });
+
+  it('the producer paces itself: feed() pulls only as the bounded queue finds room', () => {
+    testScheduler.run(({ expectObservable }) => {
+      const { exporter, importer } = virtualNetwork({ latency: 2 });
+      const jobs = exportChannel<string>(exporter, 'jobs', 'send', { queueLimit: 1 });
+      // queue of 1, window of 1: one value queued, one in flight; feed pulls the next as each ack lands
+      // (it emits how many it has fed each time it pauses); it learns the source is exhausted when
+      // room appears at 18, and completes the channel: END follows e
+      const fed = '      1-2---3---4---5---(5|)';
+      const received = ' ----a---b---c---d---(e|)';
+      expectObservable(feed(jobs, ['a', 'b', 'c', 'd', 'e'], { complete: true })).toBe(fed, { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5 });
+      expectObservable(importChannel<string>(importer, 'jobs', 'recv', { size: 1 })).toBe(received);
     });
   });
 });
