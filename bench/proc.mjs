@@ -10,11 +10,12 @@ const HELLO = { hello: 1 };
 const mod = await import(`./systems/${system}.mjs`);
 
 const hardTimer = setTimeout(() => {
-  send({ type: 'fail', error: `${role} timed out after ${cfg.timeoutMs} ms` });
+  send({ type: 'fail', error: `${role} timed out after ${cfg.timeoutMs} ms (${JSON.stringify(debug)})` });
   process.exit(3);
 }, cfg.timeoutMs);
 hardTimer.unref();
 
+const debug = {};
 const small = (i) => ({ i, s: 'hello-world', t: Date.now() });
 const blob = new Uint8Array(64 * 1024);
 for (let i = 0; i < blob.length; i++) blob[i] = (i * 31 + 7) & 0xff;
@@ -64,7 +65,8 @@ async function runServer() {
   const clients = params.clients ?? 1;
   let hellos = 0;
   let helloWake = null;
-  let handler = null;
+  let early = 0; // S5in: values that overtook the last hello (their client was already told to go)
+  let handler = () => early++;
   endpoint = await mod.server({
     params,
     onMessage(v) {
@@ -99,10 +101,11 @@ async function runServer() {
     result.p99 = percentile(rtts, 99);
     send({ type: 'done' });
   } else if (scenario === 'S5in') {
-    let count = 0;
+    let count = early;
     const n = params.n;
     await new Promise((res) => {
       handler = () => {
+        debug.count = count + 1;
         if (++count === n) {
           result.tLast = now();
           res();

@@ -183,8 +183,9 @@ async function runOne(system, scenarioId, env) {
           for (const c of clients) c.send({ type: 'go' });
         }
         if (scenarioId === 'S3' || scenarioId === 'S5in') {
-          const m = await server.wait(['done', 'fail']);
-          if (m.type !== 'done') throw new Error(`server: ${m.error ?? 'exited'}`);
+          // a client that fails meanwhile ends the run at once, with its reason
+          const m = await Promise.race([server.wait(['done', 'fail']), ...clients.map((c) => c.wait(['fail']).then((f) => ({ ...f, who: 'client' })))]);
+          if (m.type !== 'done') throw new Error(`${m.who ?? 'server'}: ${m.error ?? 'exited'}`);
         } else {
           for (const c of clients) {
             const m = await c.wait(['done', 'fail']);
