@@ -1,5 +1,6 @@
 import { beforeEach, describe, it } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';
+import { take } from 'rxjs';
 import { exportChannel, importChannel } from '../../src/index.js';
 import { virtualNetwork } from '../../src/testing.js';
 import { observableMatcher } from '../../test/helpers/observableMatcher.js';
@@ -81,6 +82,22 @@ describe('delivery', () => {
       const expected2 = '------------------b';
       expectObservable(importChannel<string>(importer, 'jobs', 'recv'), sub1).toBe(expected1);
       expectObservable(importChannel<string>(importer, 'jobs', 'recv'), sub2).toBe(expected2);
+    });
+  });
+
+  it('a reentrant unsubscribe (take) keeps what it took and returns the rest to the queue', () => {
+    testScheduler.run(({ hot, expectObservable }) => {
+      const { exporter, importer } = virtualNetwork({ latency: 2 });
+      const jobs = exportChannel<string>(exporter, 'jobs', 'send');
+      hot('    ----(abc)--------').subscribe((v) => jobs.next(v));
+      // take(2) unsubscribes inside next(b): ACK 2 and CANCEL reach the exporter at 8, c is requeued;
+      // the next import (OPEN sent at 9, arriving at 11) gets c at 13
+      const first = '  ------(ab|)      ';
+      const sub2 = '   ---------^-------';
+      const second = ' -------------c---';
+      expectObservable(importChannel<string>(importer, 'jobs', 'recv').pipe(take(2))).toBe(first);
+      expectObservable(importChannel<string>(importer, 'jobs', 'recv'), sub2).toBe(second);
+      expectObservable(exporter.drain(), '--------------^').toBe('---------------|');
     });
   });
 });
