@@ -87,6 +87,12 @@ export interface VirtualConnection extends Connection {
  * keepalives) then runs in virtual time, so a marble diagram shows the network's
  * real timing and the test runs in microseconds.
  *
+ * `close()` is graceful: the peer receives everything written before it, and both
+ * ends close `latency` after the call (frames the peer wrote meanwhile are
+ * discarded, as the closing side has stopped reading). `drop()`, `dropAt` and
+ * `dropOn` end both ends at once with an error, losing what is in flight.
+ * Keepalive is off (`keepalive: false`) unless asked for.
+ *
  * ```
  * latency 2
  * a writes:    -x---y-----
