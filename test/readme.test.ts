@@ -36,6 +36,14 @@ describe('README', () => {
     expect(logs).toEqual([[[1, 4, 9, 16, 25]]]);
   });
 
+  it('marble example is the one marbles/readme.marbles.test.ts proves', () => {
+    const shown = blockAfter(/^## Testing your code with marble diagrams/m, 'ts');
+    const proven = readFileSync(new URL('../marbles/readme.marbles.test.ts', import.meta.url), 'utf8')
+      .replace("'../src/index.js'", "'rx-netchan'")
+      .replace("'../src/testing.js'", "'rx-netchan/testing'");
+    expect(proven).toContain(shown.trim());
+  });
+
   it('shows both commands', () => {
     expect(readme).toContain('npm install && npm run demo');
     expect(readme).toContain('npm install && npm test');
