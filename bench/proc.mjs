@@ -1,6 +1,8 @@
 // One benchmark process: `node proc.mjs <json>` with an IPC channel to run.mjs.
 // role 'server' = the exporter / producer side, role 'client' = an importer / consumer.
 // Messages to the parent: ready, done, result, skip, fail.  From the parent: go, stop.
+import fs from 'node:fs';
+import path from 'node:path';
 import { now, spin, percentile } from './lib/util.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
@@ -32,9 +34,18 @@ async function produce(out, n) {
 let cpu0 = null;
 let rssIdle = 0;
 let result = {};
+let hrStart = 0;
 function startMeasuring() {
   rssIdle = process.memoryUsage.rss();
   cpu0 = process.cpuUsage();
+  hrStart = Number(process.hrtime.bigint() / 1000n);
+}
+/** Under BENCH_CPU_PROF_DIR, note the measured window so profile.mjs can leave start-up out. */
+function noteWindow() {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  if (!dir) return;
+  const w = { role, system, scenario, start: hrStart, end: Number(process.hrtime.bigint() / 1000n) };
+  fs.writeFileSync(path.join(dir, `window-${process.pid}.json`), JSON.stringify(w));
 }
 function finalResult() {
   const c = process.cpuUsage(cpu0 ?? undefined);
@@ -45,6 +56,7 @@ let endpoint;
 process.on('message', (m) => {
   if (m.type === 'stop') {
     send({ type: 'result', result: finalResult() });
+    noteWindow();
     setTimeout(() => process.exit(0), 20);
     Promise.resolve(endpoint?.close()).catch(() => {});
   } else if (m.type === 'go') onGo?.(m);

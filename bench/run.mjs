@@ -3,10 +3,12 @@
 // interleaved (rep → scenario → systems, rotated); medians go to a markdown
 // table (stdout + bench/RESULTS.md) and an SVG chart (bench/results.svg).
 //
-// Env: BENCH_QUICK=1 (small smoke run), BENCH_REPS=n, BENCH_SYSTEMS=raw,rx-tcp,…,
+// Env: BENCH_QUICK=1 (small smoke run), BENCH_REPS=n (S1–S3, default 3),
+//      BENCH_S4_REPS / BENCH_S5_REPS (default 1), BENCH_SYSTEMS=raw,rx-tcp,…,
 //      BENCH_SCENARIOS=S1,S3,…, BENCH_LIB_DIR=path to a built dist/ (default ../dist),
 //      BENCH_OUT=dir for RESULTS.md/results.svg (default bench/; a quick run writes
-//      RESULTS.quick.md unless BENCH_OUT is set).
+//      RESULTS.quick.md unless BENCH_OUT is set), BENCH_CPU_PROF_DIR=dir (run every
+//      process under node --cpu-prof; see profile.mjs), BENCH_TIMEOUT_MS.
 import { fork, spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,7 +20,9 @@ import { renderMarkdown, renderSvg } from './lib/report.mjs';
 const HERE = import.meta.dirname;
 const QUICK = process.env.BENCH_QUICK === '1';
 const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 3));
-const S4_REPS = Number(process.env.BENCH_S4_REPS ?? 1);
+const S4_REPS = Number(process.env.BENCH_S4_REPS ?? 1); // S4 alone takes ~25 s per system
+const S5_REPS = Number(process.env.BENCH_S5_REPS ?? 1); // S5 starts 9 processes per run
+const repsOf = (sc) => (sc === 'S4' ? S4_REPS : sc.startsWith('S5') ? S5_REPS : REPS);
 const OUT_DIR = process.env.BENCH_OUT ?? HERE;
 const RESULTS_NAME = QUICK && !process.env.BENCH_OUT ? 'RESULTS.quick' : 'RESULTS';
 
@@ -41,10 +45,15 @@ export const SYSTEMS = [
   { id: 'socketio', label: 'Socket.IO', module: 'socketio', params: {} },
   { id: 'rsocket', label: 'RSocket requestStream (request-n 64/16)', module: 'rsocket', params: { window: 64, refill: 16 } },
   { id: 'nats', label: 'NATS core (nats-server)', module: 'nats', params: {}, needsNats: true },
+  // diagnostics, only when named in BENCH_SYSTEMS: rx-netchan with a larger import window (`size`)
+  { id: 'rx-tcp-w1024', label: 'rx-netchan TCP, size 1024', module: 'rxnetchan', params: { transport: 'tcp', size: 1024 }, extra: true },
+  { id: 'rx-tcp-w4096', label: 'rx-netchan TCP, size 4096', module: 'rxnetchan', params: { transport: 'tcp', size: 4096 }, extra: true },
 ];
 
 const pickList = (env, all) => (env ? env.split(',').map((s) => s.trim()).filter((s) => all.includes(s)) : all);
-const systems = SYSTEMS.filter((s) => pickList(process.env.BENCH_SYSTEMS, SYSTEMS.map((x) => x.id)).includes(s.id));
+const systems = process.env.BENCH_SYSTEMS
+  ? SYSTEMS.filter((s) => pickList(process.env.BENCH_SYSTEMS, SYSTEMS.map((x) => x.id)).includes(s.id))
+  : SYSTEMS.filter((s) => !s.extra);
 const scenarios = pickList(process.env.BENCH_SCENARIOS, Object.keys(SCENARIOS));
 const timeoutMs = Number(process.env.BENCH_TIMEOUT_MS ?? (QUICK ? 60_000 : 180_000));
 
@@ -52,10 +61,12 @@ const timeoutMs = Number(process.env.BENCH_TIMEOUT_MS ?? (QUICK ? 60_000 : 180_0
 function snapshotLib() {
   const src = process.env.BENCH_LIB_DIR ?? path.resolve(HERE, '../dist');
   if (!fs.existsSync(path.join(src, 'index.js'))) throw new Error(`no built library at ${src}: run npm run build first`);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rxnc-bench-'));
+  // under BENCH_CPU_PROF_DIR the snapshot stays next to the profiles, for their source maps
+  const keep = process.env.BENCH_CPU_PROF_DIR;
+  const tmp = fs.mkdtempSync(path.join(keep ?? os.tmpdir(), 'rxnc-bench-'));
   fs.cpSync(src, path.join(tmp, 'dist'), { recursive: true });
   fs.symlinkSync(path.resolve(src, '../node_modules'), path.join(tmp, 'node_modules'), 'dir');
-  return { dir: path.join(tmp, 'dist'), cleanup: () => fs.rmSync(tmp, { recursive: true, force: true }) };
+  return { dir: path.join(tmp, 'dist'), cleanup: () => keep || fs.rmSync(tmp, { recursive: true, force: true }) };
 }
 
 // ---- nats-server on a random loopback port ----
@@ -141,7 +152,9 @@ function startProc(cfg, extraEnv, execArgv = []) {
     send(m) {
       if (!exited && child.connected) child.send(m);
     },
-    kill() {
+    /** Lets the process exit by itself (it writes --cpu-prof output on exit), then kills it. */
+    async end(graceMs) {
+      if (!exited && graceMs > 0) await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, graceMs))]);
       if (!exited) child.kill('SIGKILL');
     },
   };
@@ -208,7 +221,7 @@ async function runOne(system, scenarioId, env) {
   } catch (err) {
     return { fail: String(err?.message ?? err).split('\n')[0] };
   } finally {
-    for (const p of procs) p.kill();
+    await Promise.all(procs.map((p) => p.end(env.execArgv ? 5000 : 500)));
   }
 }
 let runCounter = 0;
@@ -244,6 +257,7 @@ async function main() {
   const lib = snapshotLib();
   const nats = systems.some((s) => s.needsNats) ? await startNats() : { note: 'not selected' };
   const env = { procEnv: { BENCH_LIB_DIR: lib.dir }, natsUrl: nats.url, natsPid: nats.child?.pid };
+  if (process.env.BENCH_CPU_PROF_DIR) env.execArgv = ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`];
   const cleanup = () => {
     nats.child?.kill('SIGTERM');
     lib.cleanup();
@@ -255,11 +269,11 @@ async function main() {
     runs[s.id] = {};
     if (s.needsNats && !nats.url) notes[s.id] = nats.note;
   }
-  const maxReps = Math.max(REPS, S4_REPS);
+  const maxReps = Math.max(...scenarios.map(repsOf));
   try {
     for (let rep = 0; rep < maxReps; rep++) {
       for (const sc of scenarios) {
-        if (rep >= (sc === 'S4' ? S4_REPS : REPS)) continue;
+        if (rep >= repsOf(sc)) continue;
         const order = systems.map((_, i) => systems[(i + rep) % systems.length]);
         for (const s of order) {
           if (notes[s.id] && (runs[s.id].skipped || (s.needsNats && !nats.url))) continue;
@@ -300,6 +314,7 @@ async function main() {
     quick: QUICK,
     reps: REPS,
     s4reps: S4_REPS,
+    s5reps: S5_REPS,
     wallSeconds: Math.round((Date.now() - started) / 1000),
     nats: nats.version ?? nats.note,
     scenarios: Object.fromEntries(scenarios.map((k) => [k, SCENARIOS[k]])),

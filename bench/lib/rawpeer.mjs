@@ -109,7 +109,15 @@ export class RawPeer {
   }
 
   onData(chunk) {
-    let buf = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
+    let buf = chunk;
+    if (this.rest) {
+      // an unfinished frame: collect chunks until it is whole, then join them once
+      this.rest.push(chunk);
+      this.restLen += chunk.length;
+      if (this.restLen < this.need) return;
+      buf = Buffer.concat(this.rest, this.restLen);
+      this.rest = null;
+    }
     let off = 0;
     const len = buf.length;
     while (len - off >= 4) {
@@ -128,7 +136,11 @@ export class RawPeer {
         this.onEnd();
       }
     }
-    this.rest = off < len ? buf.subarray(off) : null;
+    if (off < len) {
+      this.rest = [buf.subarray(off)];
+      this.restLen = len - off;
+      this.need = len - off >= 4 ? 4 + buf.readUInt32BE(off) : 4;
+    }
     if (this.batchLen > 0 && this.flushQueued) this.flush(); // acknowledgements go out with this chunk
   }
 

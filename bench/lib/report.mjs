@@ -20,7 +20,7 @@ export function renderMarkdown({ meta, systems, scenarios, med, notes, svgName }
   const sc = meta.scenarios;
   L.push('# rx-netchan benchmark results', '');
   L.push(`Fresh run of \`npm run bench\` (${meta.quick ? '**BENCH_QUICK smoke run**, ' : ''}${meta.date}). ${meta.cpus}, ${meta.os}, Node ${meta.node}; NATS: ${meta.nats}.`);
-  L.push(`Medians of ${meta.reps} interleaved reps (S4: ${meta.s4reps}); wall time ${meta.wallSeconds} s. Every system runs as separate node processes over 127.0.0.1, default options unless noted. The machine is shared, so absolute figures are noisy: read the ratios to the raw limit ("× raw", same run).`, '');
+  L.push(`Medians of ${meta.reps} interleaved reps for S1–S3 (S4: ${meta.s4reps}, S5: ${meta.s5reps}); wall time ${meta.wallSeconds} s. Every system runs as separate node processes over 127.0.0.1, default options unless noted. The machine is shared, so absolute figures are noisy: read the ratios to the raw limit ("× raw", same run).`, '');
   L.push(`![msgs/s per system and S3 latency](${svgName})`, '');
   const has = (k) => scenarios.includes(k);
   const n = (k) => (sc[k] ? sc[k].params.n.toLocaleString('en-US') : '');
@@ -132,7 +132,7 @@ export function renderSvg({ systems, med }) {
         parts.push(`<rect x="${labelW}" y="${y - barH}" width="${Math.max(1, v2 * scale).toFixed(1)}" height="${barH}" fill="${c}"/>`);
         text = `p50 ${fmt(v2, 0)} / p99 ${fmt(v, 0)} µs (p50 ${fmt(ratio(v2, rawV))}×)`;
       } else text += ` (${fmt(ratio(v, rawV))}×)`;
-      parts.push(`<text x="${labelW + Math.max(1, v * scale) + 6}" y="${y - 4}" font-size="11">${esc(text)}</text>`);
+      parts.push(`<text x="${(labelW + Math.max(1, v * scale) + 6).toFixed(1)}" y="${y - 4}" font-size="11">${esc(text)}</text>`);
     }
     y += 10;
   }

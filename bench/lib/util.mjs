@@ -1,7 +1,8 @@
 // Small helpers shared by the benchmark's processes.
 
 /** Wall-clock time in ms with sub-ms resolution, comparable across processes on one machine. */
-export const now = () => performance.timeOrigin + performance.now();
+const ORIGIN = performance.timeOrigin;
+export const now = () => ORIGIN + performance.now();
 
 /** Busy work: spin for `us` microseconds (the S4 slow consumer). */
 export function spin(us) {

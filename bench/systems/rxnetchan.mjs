@@ -48,10 +48,11 @@ export async function server({ params, onMessage }) {
   };
 }
 
-export async function client({ url, onMessage, onEnd }) {
+export async function client({ url, params, onMessage, onEnd }) {
   const importer = Importer.connect(url);
   importer.errors$.subscribe(() => {});
-  importChannel(importer, 'down', 'recv').subscribe({ next: onMessage, complete: onEnd, error: () => {} });
+  const importConfig = params.size ? { size: params.size } : undefined; // default options unless a diagnostic row asks
+  importChannel(importer, 'down', 'recv', importConfig).subscribe({ next: onMessage, complete: onEnd, error: () => {} });
   const up = importChannel(importer, 'up', 'send');
   return {
     out: paced(up),
