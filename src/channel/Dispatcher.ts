@@ -155,6 +155,12 @@ export class Dispatcher {
   private pump(b: Outbound): void {
     const q = this.queue;
     if (q.length === 0) return;
+    // Silly-window avoidance: with more queued than the window has room for and
+    // only a sliver of room, wait for more acknowledgements (some are certainly
+    // coming) so each write carries a real batch. A short queue (the end of a
+    // burst) is never held back.
+    const credit = b.credit;
+    if (credit > 0 && credit * 4 < b.window && q.length > credit && b.unacked > 0) return;
     let moved = false;
     while (q.length > 0 && b.credit > 0) {
       b.send(q.shift()!);

@@ -26,6 +26,8 @@ export class Inbound {
   /** Out-of-order manual acks above `ackable`. */
   private early: Set<number> | null = null;
   ended = false;
+  /** Acknowledge mid-tick once this many are ready (half the window, at least 32). */
+  readonly earlyAckAt: number;
   /** Unbound: later acks are not sent. */
   dead = false;
   ackQueued = false;
@@ -38,7 +40,9 @@ export class Inbound {
     /** Values to receive before completing (`count`), or Infinity. */
     readonly limit: number,
     public sink: InboundSink,
-  ) {}
+  ) {
+    this.earlyAckAt = Math.max(32, window >> 1);
+  }
 
   /** One DATA frame's value bytes. */
   receive(payload: Uint8Array): void {

@@ -127,6 +127,15 @@ export abstract class Session implements ConnectionHandler {
 
   /** An inbound binding has something to acknowledge: write it at the next flush. */
   queueAck(inb: Inbound): void {
+    // Pipelining: once half a large window is ready to acknowledge in the middle of
+    // a big read, return that credit now so the sender refills while we work on
+    // the rest, instead of the two sides taking turns. Small windows just ack at
+    // the end of the tick.
+    if (inb.ackable - inb.acked >= inb.earlyAckAt && this.state === 'open') {
+      this.writeAckNow(inb);
+      this.writer.flush();
+      return;
+    }
     if (!inb.ackQueued) {
       inb.ackQueued = true;
       this.ackQueue.push(inb);

@@ -4,6 +4,8 @@ import type { ValueCodec } from './codec.js';
 import { FrameType, LENGTH_BYTES } from './frame.js';
 
 const INITIAL = 16 * 1024;
+/** Batch size that is written at once rather than at the end of the tick. */
+const FLUSH_AT = 64 * 1024;
 
 /**
  * Collects outgoing frames into one buffer and writes it once per tick, so a
@@ -119,7 +121,9 @@ export class FrameWriter {
   private commit(end: number): void {
     this.len = end;
     this.framesOut++;
-    this.schedule();
+    // A big batch goes out at once: the peer can start on it while we produce more.
+    if (end >= FLUSH_AT) this.flush();
+    else this.schedule();
   }
 
   private putUint(p: number, n: number): number {
