@@ -3,7 +3,7 @@
 // interleaved (rep → scenario → systems, rotated); medians go to a markdown
 // table (stdout + bench/RESULTS.md) and an SVG chart (bench/results.svg).
 //
-// Env: BENCH_QUICK=1 (small smoke run), BENCH_REPS=n (S1–S3, default 3),
+// Env: BENCH_QUICK=1 (small smoke run), BENCH_REPS=n (S1–S3, default 5),
 //      BENCH_S4_REPS / BENCH_S5_REPS (default 1), BENCH_SYSTEMS=raw,rx-tcp,…,
 //      BENCH_SCENARIOS=S1,S3,…, BENCH_LIB_DIR=path to a built dist/ (default ../dist),
 //      BENCH_OUT=dir for RESULTS.md/results.svg (default bench/; a quick run writes
@@ -19,7 +19,7 @@ import { renderMarkdown, renderSvg } from './lib/report.mjs';
 
 const HERE = import.meta.dirname;
 const QUICK = process.env.BENCH_QUICK === '1';
-const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 3));
+const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 5));
 const S4_REPS = Number(process.env.BENCH_S4_REPS ?? 1); // S4 alone takes ~25 s per system
 const S5_REPS = Number(process.env.BENCH_S5_REPS ?? 1); // S5 starts 9 processes per run
 const repsOf = (sc) => (sc === 'S4' ? S4_REPS : sc.startsWith('S5') ? S5_REPS : REPS);
@@ -304,6 +304,11 @@ async function main() {
       med[s.id][sc] = Object.fromEntries(keys.map((k) => [k, median(list.map((m) => m[k]))]));
       med[s.id][sc].reps = list.length;
       if (sc === 'S5out') med[s.id][sc].counts = list[0].counts;
+      // ratio to the raw limit: per rep (raw ran in the same rep, under the same load), then the median
+      const key = sc === 'S3' ? 'p50' : 'rate';
+      const rawList = runs.raw?.[sc] ?? [];
+      const all = runs[s.id][sc] ?? [];
+      med[s.id][sc].ratio = median(all.map((m, i) => (!m.fail && rawList[i] && !rawList[i].fail ? m[key] / rawList[i][key] : NaN)));
     }
   }
   const meta = {
