@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Exporter, Importer, exportChannel, importChannel, memoryPipe, isNetchanError, type NetchanError, type SendChannel } from '../src/index.js';
 import '../src/node.js';
 import { delay, range, record, type Recorder } from './helpers/async.js';
-import { activeHandles, handleBaseline } from './helpers/leaks.js';
+import { handleBaseline } from './helpers/leaks.js';
+import { settledHandles } from './helpers/transports.js';
 import { fakeExporter, frameBytes, RawPeer, T, withLength } from './helpers/rawPeer.js';
 
 const LIMIT = 4096;
@@ -203,7 +204,7 @@ describe('bad input over a real TCP socket', () => {
     peer = undefined;
     await good.close();
     await exporter.close();
-    expect(await activeHandles(base)).toEqual([]);
+    expect(await settledHandles(base)).toEqual([]);
   });
 
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
@@ -343,7 +344,7 @@ describe('a misbehaving exporter, toward a real Importer', () => {
       await importer.close();
       await fake.close();
     }
-    expect(await activeHandles(base)).toEqual([]);
+    expect(await settledHandles(base)).toEqual([]);
   });
 });
 

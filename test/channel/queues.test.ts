@@ -5,8 +5,8 @@ import { of, throwError } from 'rxjs';
 import { Exporter, Importer, drain, exportChannel, importChannel, sync, DEFAULT_QUEUE_LIMIT, type NetchanError } from '../../src/index.js';
 import '../../src/node.js';
 import { completion, range, record } from '../helpers/async.js';
-import { activeHandles, handleBaseline } from '../helpers/leaks.js';
-import { openPair, TRANSPORTS, type TransportPair } from '../helpers/transports.js';
+import { handleBaseline } from '../helpers/leaks.js';
+import { openPair, settledHandles, TRANSPORTS, type TransportPair } from '../helpers/transports.js';
 
 function thrown(fn: () => void): NetchanError | undefined {
   try {
@@ -154,11 +154,11 @@ describe.each(TRANSPORTS)('queues over %s', (transport) => {
 describe('handles after close()', () => {
   it('a TCP exporter with several importers and timers leaves no socket, server or timer behind', async () => {
     const base = handleBaseline();
-    const exporter = new Exporter({ keepalive: 50 });
+    const exporter = new Exporter({ keepalive: 1_000 }); // armed keepalive timers, with room for a busy CI event loop
     const jobs = exportChannel<number>(exporter, 'jobs', 'send');
     const inbox = record(exportChannel<number>(exporter, 'inbox', 'recv'));
     const { url } = await exporter.listen('tcp://127.0.0.1:0');
-    const importers = range(3).map(() => Importer.connect(url, { keepalive: 50 }));
+    const importers = range(3).map(() => Importer.connect(url, { keepalive: 1_000 }));
     const recs = importers.map((i) => record(importChannel<number>(i, 'jobs', 'recv', { size: 2 })));
     for (const i of importers) importChannel<number>(i, 'inbox', 'send').next(1);
     for (const v of range(30)) jobs.next(v);
@@ -171,7 +171,7 @@ describe('handles after close()', () => {
     await exporter.close();
     await pendingDrain.end();
     expect(recs.flatMap((r) => r.values).length).toBeGreaterThanOrEqual(30);
-    expect(await activeHandles(base)).toEqual([]);
+    expect(await settledHandles(base)).toEqual([]);
   });
 
   it('an exporter closed while importers are still connected ends them and releases everything', async () => {
@@ -186,6 +186,6 @@ describe('handles after close()', () => {
     await exporter.close();
     await r.end();
     await importer.close();
-    expect(await activeHandles(base)).toEqual([]);
+    expect(await settledHandles(base)).toEqual([]);
   });
 });

@@ -129,11 +129,26 @@ export async function openPair(
         await Promise.all(importers.map((i) => i.close()));
         await exporter.close();
         if (NETWORK_TRANSPORTS.has(name) && config.checkLeaks !== false) {
-          const left = await activeHandles(baseline);
+          const left = await settledHandles(baseline);
           if (left.length > 0) throw new Error(`${name}: handles left after close(): ${left.join(', ')}`);
         }
       })();
       return closed;
     },
   };
+}
+
+/**
+ * {@link activeHandles}, asked again a few times over ~300 ms while anything is
+ * left. The test runner's own worker messaging arms short timers now and then,
+ * which would otherwise make a leak check flaky; a real leak (a socket, the 2 s
+ * close timer, a 15 s keepalive) is still there after the wait.
+ */
+export async function settledHandles(baseline: string[]): Promise<string[]> {
+  let left = await activeHandles(baseline);
+  for (let i = 0; i < 15 && left.length > 0; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    left = await activeHandles(baseline);
+  }
+  return left;
 }
