@@ -78,7 +78,12 @@ export class SendChannel<T> extends Subject<T> implements HasTrackable {
 
   override next(value: T): void {
     if (this.isStopped || this.dispatcher.state !== 'open') return;
-    this.dispatcher.push(this.codec.encode(value, this.name));
+    this.dispatcher.push(this.codec.encode(value, this.name, this.frameLimit));
+  }
+
+  /** Largest encoded value `next()` accepts: this side's frame limit (narrowed by subclasses that know their peer's). */
+  protected get frameLimit(): number {
+    return this.codec.maxFrameBytes;
   }
 
   override complete(): void {

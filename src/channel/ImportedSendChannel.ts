@@ -17,7 +17,7 @@ export class ImportedSendChannel<T> extends SendChannel<T> {
 
   constructor(
     name: string,
-    session: ImporterSession,
+    private readonly session: ImporterSession,
     progress: Signal,
     config: SendQueueConfig & { size: number; count: number },
     failure: () => Error | null,
@@ -40,6 +40,11 @@ export class ImportedSendChannel<T> extends SendChannel<T> {
     super.next(value);
     // A count-limited import completes once it has taken `count` values.
     if (++this.accepted === this.limit) this.complete();
+  }
+
+  /** The smaller of the two sides' limits once the exporter's HELLO is in (PROTOCOL.md): a bigger value would cost the connection. */
+  protected override get frameLimit(): number {
+    return this.session.frameLimit;
   }
 
   /** The exporter cancelled (hangup) or errored this binding, or the connection ended. */

@@ -1,7 +1,7 @@
 // Values of every MessagePack type cross the wire both ways, on every transport.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exportChannel, importChannel, type NetchanError } from '../../src/index.js';
-import { record } from '../helpers/async.js';
+import { completion, record } from '../helpers/async.js';
 import { openPair, TRANSPORTS, type TransportPair } from '../helpers/transports.js';
 
 const MiB = 1024 * 1024;
@@ -104,6 +104,26 @@ describe.each(TRANSPORTS)('values over %s', (transport) => {
     expect(() => ch.next(() => 1)).toThrow(expect.objectContaining({ code: 'EPROTO' }));
     ch.next(1);
     expect(ch.pending).toBe(1);
+  });
+});
+
+describe.each(TRANSPORTS)('peer frame limit over %s', (transport) => {
+  it("importer -> exporter: next() of a value over the exporter's announced limit throws 'ETOOBIG' and the connection stays up", async () => {
+    const p = await openPair(transport, { exporter: { maxFrameBytes: 1024 } });
+    try {
+      const inbox = record(exportChannel<string>(p.exporter, 'in', 'recv'));
+      const errors = record(p.importer.errors$);
+      const out = importChannel<string>(p.importer, 'in', 'send');
+      out.next('warm-up');
+      await inbox.count(1);
+      await completion(p.importer.drain(5_000)); // its ACK came back after the exporter's HELLO
+      expect(() => out.next('x'.repeat(2000))).toThrow(expect.objectContaining({ code: 'ETOOBIG' }));
+      out.next('small');
+      await inbox.count(2);
+      expect(errors.values).toEqual([]);
+    } finally {
+      await p.close();
+    }
   });
 });
 
