@@ -383,3 +383,33 @@ describe('session fuzz over memoryPipe', () => {
     await exporter.close();
   });
 });
+
+describe('a peer that goes silent', () => {
+  it("is pinged, then dropped with 'ECLOSED' after twice the keepalive; a PING is answered with PONG", async () => {
+    const base = handleBaseline();
+    const exporter = new Exporter({ keepalive: 100 });
+    const jobs = exportChannel<number>(exporter, 'jobs', 'send');
+    const errors = record(exporter.errors$);
+    const { url } = await exporter.listen('tcp://127.0.0.1:0');
+    const peer = await RawPeer.connect(url);
+    try {
+      peer.hello();
+      peer.send([T.Ping]);
+      await peer.frame((f) => f[0] === T.Pong);
+      peer.send([T.Open, 1, 'jobs', 0, 2, -1]);
+      jobs.next(1);
+      await peer.frame((f) => f[0] === T.Data);
+      // Now say nothing at all: no ACK, no PONG.
+      await peer.frame((f) => f[0] === T.Ping, 2_000);
+      await peer.whenClosed(2_000);
+      await errors.count(1);
+      expect(errors.values[0]!.code).toBe('ECLOSED');
+      expect(errors.values[0]!.message).toMatch(/keepalive 100 ms/);
+      expect(jobs.pending).toBe(1); // the unacknowledged value went back to the queue
+    } finally {
+      peer.destroy();
+      await exporter.close();
+    }
+    expect(await settledHandles(base)).toEqual([]);
+  });
+});
