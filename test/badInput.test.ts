@@ -413,3 +413,65 @@ describe('a peer that goes silent', () => {
     expect(await settledHandles(base)).toEqual([]);
   });
 });
+
+describe('refusals that end only a binding, or only the refused importer', () => {
+  it("an importer the authenticate hook refuses gets 'EAUTH'; one it accepts works", async () => {
+    const base = handleBaseline();
+    const exporter = new Exporter({ authenticate: (auth) => auth === 'secret' });
+    const jobs = exportChannel<number>(exporter, 'jobs', 'send');
+    const errors = record(exporter.errors$);
+    const { url } = await exporter.listen('tcp://127.0.0.1:0');
+    const bad = Importer.connect(url, { auth: 'guess' });
+    const good = Importer.connect(url, { auth: 'secret' });
+    try {
+      const badErrors = record(bad.errors$);
+      const badJobs = record(importChannel<number>(bad, 'jobs', 'recv'));
+      await badErrors.count(1);
+      expect(badErrors.values[0]!.code).toBe('EAUTH');
+      await badJobs.end();
+      expect((badJobs.error as NetchanError).code).toBe('EAUTH');
+      await errors.count(1);
+      expect(errors.values[0]!.code).toBe('EAUTH');
+      jobs.next(1);
+      const got = record(importChannel<number>(good, 'jobs', 'recv', { count: 1 }));
+      await got.end();
+      expect(got.values).toEqual([1]);
+    } finally {
+      await bad.close();
+      await good.close();
+      await exporter.close();
+    }
+    expect(await settledHandles(base)).toEqual([]);
+  });
+
+  it('an OPEN over maxWindow or maxBindings is refused for that binding only; the connection goes on', async () => {
+    const base = handleBaseline();
+    const exporter = new Exporter({ maxWindow: 8, maxBindings: 2 });
+    const jobs = exportChannel<number>(exporter, 'jobs', 'send');
+    const errors = record(exporter.errors$);
+    const { url } = await exporter.listen('tcp://127.0.0.1:0');
+    const peer = await RawPeer.connect(url);
+    try {
+      peer.hello();
+      peer.send([T.Open, 1, 'jobs', 0, 9, -1]); // window 9 > maxWindow 8
+      const e1 = await peer.frame((f) => f[0] === T.Error && f[1] === 1);
+      expect(e1[2]).toBe('EPROTO');
+      expect(e1[3]).toMatch(/window 9 > the exporter's maxWindow \(8\)/);
+      peer.send([T.Open, 2, 'jobs', 0, 1, -1]);
+      peer.send([T.Open, 3, 'jobs', 0, 1, -1]);
+      peer.send([T.Open, 4, 'jobs', 0, 1, -1]); // a third binding > maxBindings 2
+      const e4 = await peer.frame((f) => f[0] === T.Error && f[1] === 4);
+      expect(e4[3]).toMatch(/maxBindings 2/);
+      jobs.next(1);
+      jobs.next(2);
+      const data = await peer.count((f) => f[0] === T.Data, 2);
+      expect(data.map((f) => f[2]).sort()).toEqual([1, 2]);
+      expect(peer.closed).toBe(false);
+      expect(errors.values).toEqual([]);
+    } finally {
+      peer.destroy();
+      await exporter.close();
+    }
+    expect(await settledHandles(base)).toEqual([]);
+  });
+});
