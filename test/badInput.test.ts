@@ -400,8 +400,8 @@ describe('a peer that goes silent', () => {
       jobs.next(1);
       await peer.frame((f) => f[0] === T.Data);
       // Now say nothing at all: no ACK, no PONG.
-      await peer.frame((f) => f[0] === T.Ping, 2_000);
-      await peer.whenClosed(2_000);
+      await peer.frame((f) => f[0] === T.Ping, 5_000);
+      await peer.whenClosed(5_000);
       await errors.count(1);
       expect(errors.values[0]!.code).toBe('ECLOSED');
       expect(errors.values[0]!.message).toMatch(/keepalive 100 ms/);

@@ -1,4 +1,5 @@
 import { NetchanError } from '../errors/NetchanError.js';
+import { DATA_HEADER_MAX } from '../protocol/codec.js';
 import { Deque } from './Deque.js';
 import type { Outbound } from './Outbound.js';
 import { Signal } from './Signal.js';
@@ -52,10 +53,12 @@ export class Dispatcher {
   /** Hands one encoded value to a binding with window left, or queues it. */
   push(payload: Uint8Array): void {
     if (this.queue.length === 0) {
-      const b = this.pick();
-      if (b !== null) {
-        b.send(payload);
-        return;
+      for (let b = this.pick(); b !== null; b = this.pick()) {
+        if (fits(b, payload)) {
+          b.send(payload);
+          return;
+        }
+        this.refuse(b, payload);
       }
     }
     if (this.queue.length >= this.queueLimit) {
@@ -163,13 +166,35 @@ export class Dispatcher {
     if (credit > 0 && credit * 4 < b.window && q.length > credit && b.unacked > 0) return;
     let moved = false;
     while (q.length > 0 && b.credit > 0) {
-      b.send(q.shift()!);
+      const next = q.shift()!;
+      if (!fits(b, next)) {
+        q.unshiftAll([next]);
+        this.refuse(b, next);
+        break;
+      }
+      b.send(next);
       moved = true;
     }
     if (moved) {
       if (this.room.observed) this.room.emit();
       this.maybeFinish();
     }
+  }
+
+  /**
+   * The value is over this receiver's announced frame limit: its binding fails
+   * with 'ETOOBIG' (the connection and the value survive; the value stays queued
+   * for a receiver that can take it).
+   */
+  private refuse(b: Outbound, payload: Uint8Array): void {
+    const limit = b.session.frameLimit;
+    b.session.sendError(b.id, {
+      code: 'ETOOBIG',
+      message: `channel "${this.name}": a value of ${payload.length + DATA_HEADER_MAX} bytes (with header) > this importer's maxFrameBytes (${limit})`,
+    });
+    // No more values on it; it stays registered until the importer's final ACK
+    // and CANCEL arrive, so only values it never got go back to the queue.
+    b.closed = true;
   }
 
   private maybeFinish(): void {
@@ -203,6 +228,10 @@ export class Dispatcher {
     }
     return null;
   }
+}
+
+function fits(b: Outbound, payload: Uint8Array): boolean {
+  return payload.length + DATA_HEADER_MAX <= b.session.frameLimit;
 }
 
 /** True when every binding in `point` that is still alive has acknowledged up to its mark. */

@@ -85,8 +85,9 @@ export class ImporterSession extends Session {
         const err = remoteError(frame);
         const inb = this.inbound.get(id);
         if (inb !== undefined) {
-          this.inbound.delete(id);
-          inb.dead = true;
+          // Acknowledge what was delivered, then unbind, so the exporter requeues
+          // only what never arrived (as on unsubscribe).
+          this.unbind(inb);
           inb.sink.error(err, inb);
           return;
         }

@@ -10,6 +10,10 @@ import type { Connection, ConnectionHandler } from '../transport/Connection.js';
  */
 export class SocketConnection implements Connection {
   readonly keepalive = true;
+  readonly stream = true;
+  /** Chunks written during this turn of the event loop, sent together. */
+  private pending: Uint8Array[] = [];
+  private writeScheduled: ReturnType<typeof setImmediate> | null = null;
   private handler: ConnectionHandler | null = null;
   private error: Error | undefined;
   private closeTimer: Subscription | null = null;
@@ -36,11 +40,15 @@ export class SocketConnection implements Connection {
 
   write(chunk: Uint8Array): void {
     if (this.closed || this.socket.destroyed) return;
-    this.socket.write(chunk);
+    // Every flush of one event-loop turn (an ACK batch, then the DATA it let
+    // through, say) leaves in one system call, after the I/O of that turn.
+    this.pending.push(chunk);
+    this.writeScheduled ??= setImmediate(this.writePending);
   }
 
   close(): void {
     if (this.closed) return;
+    this.writePending();
     this.closed = true;
     if (this.socket.destroyed) return;
     this.socket.end();
@@ -51,6 +59,25 @@ export class SocketConnection implements Connection {
   get raw(): Socket {
     return this.socket;
   }
+
+  private readonly writePending = (): void => {
+    if (this.writeScheduled !== null) {
+      clearImmediate(this.writeScheduled);
+      this.writeScheduled = null;
+    }
+    const chunks = this.pending;
+    if (chunks.length === 0) return;
+    this.pending = [];
+    const s = this.socket;
+    if (s.destroyed) return;
+    if (chunks.length === 1) {
+      s.write(chunks[0]!);
+      return;
+    }
+    s.cork(); // one writev
+    for (const c of chunks) s.write(c);
+    s.uncork();
+  };
 
   private readonly onData = (chunk: Buffer): void => {
     // A plain Uint8Array view: users get Uint8Array values, not Buffers, from bin data.
@@ -68,6 +95,9 @@ export class SocketConnection implements Connection {
 
   private readonly onClose = (): void => {
     this.closed = true;
+    if (this.writeScheduled !== null) clearImmediate(this.writeScheduled);
+    this.writeScheduled = null;
+    this.pending = [];
     this.closeTimer?.unsubscribe();
     this.closeTimer = null;
     const s = this.socket;

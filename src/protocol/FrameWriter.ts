@@ -6,6 +6,8 @@ import { FrameType, LENGTH_BYTES } from './frame.js';
 const INITIAL = 16 * 1024;
 /** Batch size that is written at once rather than at the end of the tick. */
 const FLUSH_AT = 64 * 1024;
+/** Values this big go out as their own chunk on stream transports. */
+const LARGE = 16 * 1024;
 
 /**
  * Collects outgoing frames into one buffer and writes it once per tick, so a
@@ -34,12 +36,26 @@ export class FrameWriter {
   /** DATA frame around an already-encoded value. */
   data(id: number, payload: Uint8Array): void {
     const bodyLen = 2 + uintSize(id) + payload.length;
-    const at = this.reserve(LENGTH_BYTES + bodyLen);
+    const large = payload.length >= LARGE && this.conn.stream === true;
+    // Pending acks first: nothing may land between a large frame's header and its value.
+    if (large) this.beforeFlush?.();
+    const at = this.reserve(LENGTH_BYTES + bodyLen - (large ? payload.length : 0));
     this.view.setUint32(at, bodyLen);
     let p = at + LENGTH_BYTES;
     this.buf[p++] = 0x93;
     this.buf[p++] = FrameType.Data;
     p = this.putUint(p, id);
+    if (large) {
+      // The header goes out with the batch, the value right behind it as its own
+      // chunk: no copy. The payload is never modified afterwards, so sharing it is safe.
+      this.len = p;
+      this.framesOut++;
+      this.writeOut();
+      if (this.closed) return;
+      this.bytesOut += payload.length;
+      this.conn.write(payload);
+      return;
+    }
     this.buf.set(payload, p);
     this.commit(at + LENGTH_BYTES + bodyLen);
   }
@@ -73,14 +89,24 @@ export class FrameWriter {
       this.scheduled = null;
     }
     this.beforeFlush?.();
+    this.writeOut();
+  }
+
+  /** Hands the buffered bytes to the connection. */
+  private writeOut(): void {
+    if (this.scheduled) {
+      this.scheduled.unsubscribe();
+      this.scheduled = null;
+    }
     if (this.len === 0 || this.closed) return;
     let chunk: Uint8Array;
     if (this.len * 2 < this.buf.length) {
       chunk = this.buf.slice(0, this.len);
     } else {
-      // Mostly full: hand the buffer over rather than copy it.
+      // Mostly full: hand the buffer over rather than copy it; start the next
+      // batch small again (it grows if it must).
       chunk = this.buf.subarray(0, this.len);
-      this.buf = new Uint8Array(this.buf.length);
+      this.buf = new Uint8Array(Math.min(this.buf.length, INITIAL * 4));
       this.view = new DataView(this.buf.buffer);
     }
     this.bytesOut += this.len;

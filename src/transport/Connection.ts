@@ -27,4 +27,11 @@ export interface Connection {
   readonly remote: string;
   /** True when the link can go silent without closing (networks): enables keepalive. */
   readonly keepalive: boolean;
+  /**
+   * True for byte streams (TCP, TLS), where a frame may be written in several
+   * chunks: large values are then written as their own chunk, without copying
+   * them into the batch. Leave unset for message transports (WebSocket), whose
+   * every chunk must hold whole frames.
+   */
+  readonly stream?: boolean;
 }
