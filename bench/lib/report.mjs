@@ -91,6 +91,7 @@ const METHOD_NOTES = [
   '- raw: `node:net`, u32 length + type byte + msgpack body, frames batched per microtask (64 KiB batches), stops at 256 KiB unsent; raw + credit: the same with at most 64 values unacknowledged and a cumulative acknowledgement every 16 values.',
   '- ws + msgpack and Socket.IO (websocket transport only, default JSON/binary parser) have no application acknowledgements: they are paced on their transport buffers. RSocket: `requestStream` with request-n 64, topped up by 16 every 16 values, TCP transport, msgpack payloads. NATS core: msgpack payloads, queue group for S5 fan-out, no acknowledgements (nats-server CPU is included in CPU per value; its memory is not in S4).',
   '- S3: the exporter sends a value, the importer sends it back into the exporter\'s `recv` channel (other systems: the same echo over their own link); latency measured in the exporter after a warm-up.',
+  '- S4 and S5 run once per `npm run bench` by default (BENCH_S4_REPS / BENCH_S5_REPS for more): the S5 spread of the credit-based systems moves a lot between runs, because shares follow how the OS schedules 9 processes on the cores.',
   '- S5 spread: largest deviation of one importer\'s share from an even 1/8, in %. Fan-out uses each system\'s work-queue semantics (rx-netchan one channel, NATS a queue group, the others round-robin among writable connections).',
 ];
 
