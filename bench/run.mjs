@@ -57,6 +57,7 @@ const systems = process.env.BENCH_SYSTEMS
 const scenarios = pickList(process.env.BENCH_SCENARIOS, Object.keys(SCENARIOS));
 const timeoutMs = Number(process.env.BENCH_TIMEOUT_MS ?? (QUICK ? 60_000 : 180_000));
 
+let libInfo = '?';
 // ---- the library under test: snapshot dist/ so a concurrent rebuild cannot break a run ----
 function snapshotLib() {
   const src = process.env.BENCH_LIB_DIR ?? path.resolve(HERE, '../dist');
@@ -64,6 +65,11 @@ function snapshotLib() {
   // under BENCH_CPU_PROF_DIR the snapshot stays next to the profiles, for their source maps
   const keep = process.env.BENCH_CPU_PROF_DIR;
   const tmp = fs.mkdtempSync(path.join(keep ?? os.tmpdir(), 'rxnc-bench-'));
+  let head = '?';
+  try {
+    head = execFileSync('git', ['-C', path.resolve(src, '..'), 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).trim().slice(0, 90);
+  } catch {}
+  libInfo = `dist/ built ${fs.statSync(path.join(src, 'index.js')).mtime.toISOString()}, repo HEAD ${head}`;
   fs.cpSync(src, path.join(tmp, 'dist'), { recursive: true });
   fs.symlinkSync(path.resolve(src, '../node_modules'), path.join(tmp, 'node_modules'), 'dir');
   return { dir: path.join(tmp, 'dist'), cleanup: () => keep || fs.rmSync(tmp, { recursive: true, force: true }) };
@@ -322,6 +328,7 @@ async function main() {
     s5reps: S5_REPS,
     wallSeconds: Math.round((Date.now() - started) / 1000),
     nats: nats.version ?? nats.note,
+    lib: libInfo,
     scenarios: Object.fromEntries(scenarios.map((k) => [k, SCENARIOS[k]])),
   };
   const md = renderMarkdown({ meta, systems, scenarios, med, notes, svgName: `${RESULTS_NAME === 'RESULTS' ? 'results' : 'results.quick'}.svg` });

@@ -22,6 +22,7 @@ export function renderMarkdown({ meta, systems, scenarios, med, notes, svgName }
   const sc = meta.scenarios;
   L.push('# rx-netchan benchmark results', '');
   L.push(`Fresh run of \`npm run bench\` (${meta.quick ? '**BENCH_QUICK smoke run**, ' : ''}${meta.date}). ${meta.cpus}, ${meta.os}, Node ${meta.node}; NATS: ${meta.nats}.`);
+  L.push(`Library under test: ${meta.lib}.`);
   L.push(`Medians of ${meta.reps} interleaved reps for S1–S3 (S4: ${meta.s4reps}, S5: ${meta.s5reps}); wall time ${meta.wallSeconds} s. Every system runs as separate node processes over 127.0.0.1, default options unless noted. The machine is shared, so absolute figures are noisy: read the ratios to the raw limit ("× raw": each rep's value over raw's value in the same rep, then the median of those).`, '');
   L.push(`![msgs/s per system and S3 latency](${svgName})`, '');
   const has = (k) => scenarios.includes(k);
