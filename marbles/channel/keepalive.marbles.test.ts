@@ -8,7 +8,7 @@ import { observableMatcher } from '../../test/helpers/observableMatcher.js';
 // Keepalive runs only on links that report `keepalive: true` (virtualPipe's
 // option; TCP and WebSocket do). Every `interval` each side checks how long it
 // has heard nothing: a PING after `interval`, the connection closed with
-// 'ECLOSED' after twice as long. Its timer runs on asyncScheduler: virtual here.
+// 'ECLOSED' when that PING is still unanswered an interval later. Its timer runs on asyncScheduler: virtual here.
 describe('keepalive', () => {
   let testScheduler: TestScheduler;
   beforeEach(() => {
@@ -35,9 +35,9 @@ describe('keepalive', () => {
       const net = virtualNetwork({ latency: 2, keepalive: true, exporter: { keepalive: 10 }, importer: { keepalive: 10 } });
       hot('------------s').subscribe(() => net.pipe()[1].stall());
       // last frame heard: HELLO at 4; the check at 20 sends a PING (lost), the check at 30 gives up
-      const err = new NetchanError('ECLOSED', 'connection to virtual://a: nothing received for 26 ms (keepalive 10 ms)');
+      const err = new NetchanError('ECLOSED', 'connection to virtual://a: nothing received for 26 ms, PING unanswered (keepalive 10 ms)');
       expectObservable(net.importer.errors$).toBe('------------------------------(e|)', { e: err });
-      const exporterErr = new NetchanError('ECLOSED', 'connection to virtual://b: nothing received for 28 ms (keepalive 10 ms)');
+      const exporterErr = new NetchanError('ECLOSED', 'connection to virtual://b: nothing received for 28 ms, PING unanswered (keepalive 10 ms)');
       expectObservable(net.exporter.errors$).toBe('------------------------------e', { e: exporterErr });
     });
   });

@@ -27,7 +27,7 @@ export interface ImporterConfig extends EndpointConfig {
 
 /** Options of an import (`importChannel`). */
 export interface ImportConfig {
-  /** The acknowledgement window: most values in flight to or from this subscription. Defaults to 256; `< 1` means 1. */
+  /** The acknowledgement window: most values in flight to or from this subscription. Defaults to 1024 (and at most 8 MiB of values in flight); `< 1` means 1. */
   size?: number;
   /** Import exactly this many values, then complete. Defaults to `-1`: unbounded. */
   count?: number;

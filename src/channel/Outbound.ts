@@ -2,6 +2,9 @@ import { Deque } from './Deque.js';
 import type { Dispatcher } from './Dispatcher.js';
 import type { Session } from './Session.js';
 
+/** Most bytes of values one binding keeps in flight, whatever its window: 8 MiB. */
+export const MAX_INFLIGHT_BYTES = 8 * 1024 * 1024;
+
 /**
  * The sending side of one binding (one import subscription): its window, the
  * values in flight, and the cumulative sequence numbers. Values in flight are
@@ -27,8 +30,14 @@ export class Outbound {
     readonly dispatcher: Dispatcher,
   ) {}
 
+  /** Bytes of the values in flight. */
+  inflightBytes = 0;
+
   get credit(): number {
     if (this.closed) return 0;
+    // Besides the receiver's window (a count), keep the bytes in flight bounded
+    // so a large window of large values cannot pile up in memory.
+    if (this.inflightBytes >= MAX_INFLIGHT_BYTES && this.sent > this.acked) return 0;
     return Math.min(this.window - (this.sent - this.acked), this.limit - this.sent);
   }
 
@@ -39,6 +48,7 @@ export class Outbound {
   send(payload: Uint8Array): void {
     this.session.writer.data(this.id, payload);
     this.inflight.push(payload);
+    this.inflightBytes += payload.length;
     this.sent++;
     if (this.sent === this.limit) this.closed = true; // count reached: the receiver completes by itself
   }
@@ -47,7 +57,7 @@ export class Outbound {
   ack(seq: number): boolean {
     if (seq <= this.acked) return seq >= 0;
     if (seq > this.sent) return false;
-    for (let n = seq - this.acked; n > 0; n--) this.inflight.shift();
+    for (let n = seq - this.acked; n > 0; n--) this.inflightBytes -= this.inflight.shift()!.length;
     this.acked = seq;
     this.dispatcher.onAck(this);
     return true;

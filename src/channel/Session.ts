@@ -46,6 +46,8 @@ export abstract class Session implements ConnectionHandler {
   protected highestId = 0;
   private lastRx: number;
   private keepaliveTimer: Subscription | null = null;
+  /** When the unanswered PING went out (0: none outstanding). */
+  private pingSentAt = 0;
   private byeReceived = false;
   private closedResolvers: Array<() => void> = [];
   framesIn = 0;
@@ -331,12 +333,22 @@ export abstract class Session implements ConnectionHandler {
     this.keepaliveTimer = this.settings.scheduler.schedule(function (this: import('rxjs').SchedulerAction<Session>, s) {
       const session = s!;
       if ((session.state as string) === 'closed') return;
-      const idle = session.settings.scheduler.now() - session.lastRx;
-      if (idle >= 2 * interval) {
-        session.fail(new NetchanError('ECLOSED', `connection to ${session.remote}: nothing received for ${idle} ms (keepalive ${interval} ms)`));
-        return;
+      const now = session.settings.scheduler.now();
+      // Close only after a PING went unanswered for a whole interval: after an
+      // event-loop stall this check can run before the socket has been read, and
+      // that must cost a PING, not the connection.
+      if (session.pingSentAt > 0 && session.lastRx < session.pingSentAt) {
+        if (now - session.pingSentAt >= interval) {
+          const idle = now - session.lastRx;
+          session.fail(new NetchanError('ECLOSED', `connection to ${session.remote}: nothing received for ${idle} ms, PING unanswered (keepalive ${interval} ms)`));
+          return;
+        }
+      } else if (now - session.lastRx >= interval) {
+        session.pingSentAt = now;
+        session.writer.control([FrameType.Ping]);
+      } else {
+        session.pingSentAt = 0;
       }
-      if (idle >= interval) session.writer.control([FrameType.Ping]);
       this.schedule(session, interval);
     }, interval, this);
   }

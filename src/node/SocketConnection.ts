@@ -46,6 +46,10 @@ export class SocketConnection implements Connection {
     this.writeScheduled ??= setImmediate(this.writePending);
   }
 
+  flush(): void {
+    this.writePending();
+  }
+
   close(): void {
     if (this.closed) return;
     this.writePending();

@@ -54,6 +54,7 @@ export class FrameWriter {
       if (this.closed) return;
       this.bytesOut += payload.length;
       this.conn.write(payload);
+      this.conn.flush?.();
       return;
     }
     this.buf.set(payload, p);
@@ -82,14 +83,18 @@ export class FrameWriter {
     this.commit(at + LENGTH_BYTES + body.length);
   }
 
-  /** Writes what is buffered now, without waiting for the tick to end. */
-  flush(): void {
+  /**
+   * Writes what is buffered now, without waiting for the tick to end. `urgent`
+   * also asks the transport not to hold it for the rest of the event-loop turn.
+   */
+  flush(urgent = true): void {
     if (this.scheduled) {
       this.scheduled.unsubscribe();
       this.scheduled = null;
     }
     this.beforeFlush?.();
     this.writeOut();
+    if (urgent && !this.closed) this.conn.flush?.();
   }
 
   /** Hands the buffered bytes to the connection. */
@@ -177,7 +182,7 @@ export class FrameWriter {
 function flushAction(this: SchedulerAction<FrameWriter>, writer?: FrameWriter): void {
   if (writer) {
     (writer as unknown as { scheduled: Subscription | null }).scheduled = null;
-    writer.flush();
+    writer.flush(false); // end of tick: the transport may still gather the turn's writes
   }
 }
 

@@ -5,7 +5,7 @@ export const PROTOCOL_VERSION = 1;
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
 /** Default acknowledgement window (`size`) of an import. */
-export const DEFAULT_WINDOW = 256;
+export const DEFAULT_WINDOW = 1024;
 
 /** Largest `size` an exporter accepts from an importer by default. */
 export const DEFAULT_MAX_WINDOW = 65_536;

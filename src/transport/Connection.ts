@@ -34,4 +34,11 @@ export interface Connection {
    * every chunk must hold whole frames.
    */
   readonly stream?: boolean;
+  /**
+   * Optional: send what `write()` has buffered now. Transports that gather the
+   * writes of one event-loop turn into one system call implement it; the
+   * protocol calls it when a write should not wait (an early acknowledgement,
+   * a full batch).
+   */
+  flush?(): void;
 }

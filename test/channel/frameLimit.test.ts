@@ -15,7 +15,7 @@ describe.each(TRANSPORTS)("a value over an importer's maxFrameBytes, over %s", (
       ch.next('x'.repeat(2000));
       await small.end();
       expect(small.error).toMatchObject({ code: 'ETOOBIG' });
-      expect(small.error!.message).toMatch(/channel "v": a value of \d+ bytes \(with header\) > this importer's maxFrameBytes \(1024\)/);
+      expect((small.error as Error).message).toMatch(/channel "v": a value of \d+ bytes \(with header\) > this importer's maxFrameBytes \(1024\)/);
       expect(errors.values).toEqual([]); // the connection is fine
 
       // Nothing lost, nothing twice: once the importer's final ACK is in, only the
