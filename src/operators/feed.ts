@@ -52,18 +52,27 @@ export function feed<T>(channel: SendChannel<T>, source: Iterable<T> | AsyncIter
         }
       });
     };
+    /** True if another value may be pulled now; otherwise finishes or waits for room. */
+    const ready = (): boolean => {
+      if (subscriber.closed) return false;
+      if (channel.isStopped) return finish(), false;
+      if (channel.capacity === 0) return wait(), false;
+      return true;
+    };
+    /** Sends one pulled value; false at the end of the source. */
+    const take = (r: IteratorResult<T>): boolean => {
+      if (r.done) return finish(), false;
+      channel.next(r.value);
+      fed++;
+      return true;
+    };
+    // Sync iterables are pulled synchronously (so feed runs in virtual time);
+    // async ones one awaited value at a time.
     const pump = (): void => {
       if (!sync) return void pumpAsync();
       busy = true;
       try {
-        while (!subscriber.closed) {
-          if (channel.isStopped) return finish();
-          if (channel.capacity === 0) return wait();
-          const r = (it as Iterator<T>).next();
-          if (r.done) return finish();
-          channel.next(r.value);
-          fed++;
-        }
+        while (ready() && take((it as Iterator<T>).next()));
       } catch (e) {
         subscriber.error(e);
       } finally {
@@ -73,14 +82,9 @@ export function feed<T>(channel: SendChannel<T>, source: Iterable<T> | AsyncIter
     const pumpAsync = async (): Promise<void> => {
       busy = true;
       try {
-        while (!subscriber.closed) {
-          if (channel.isStopped) return finish();
-          if (channel.capacity === 0) return wait();
+        while (ready()) {
           const r = await (it as AsyncIterator<T>).next();
-          if (subscriber.closed) return;
-          if (r.done) return finish();
-          channel.next(r.value);
-          fed++;
+          if (subscriber.closed || !take(r)) return;
         }
       } catch (e) {
         subscriber.error(e);
