@@ -180,10 +180,7 @@ export class FrameWriter {
 }
 
 function flushAction(this: SchedulerAction<FrameWriter>, writer?: FrameWriter): void {
-  if (writer) {
-    (writer as unknown as { scheduled: Subscription | null }).scheduled = null;
-    writer.flush(false); // end of tick: the transport may still gather the turn's writes
-  }
+  writer?.flush(false); // end of tick: the transport may still gather the turn's writes
 }
 
 function uintSize(n: number): number {
