@@ -94,10 +94,17 @@ export class Dispatcher {
 
   onAck(b: Outbound): void {
     this.pump(b);
-    if (b.finished) {
-      this.remove(b);
-      b.session.release(b.id);
-    }
+    this.settle(b);
+    this.notify();
+  }
+
+  /** Forgets a binding that has ended and has nothing unacknowledged (here and on its connection). */
+  settle(b: Outbound): void {
+    if (!b.finished) return;
+    const i = this.bindings.indexOf(b);
+    if (i < 0) return;
+    this.bindings.splice(i, 1);
+    b.session.release(b.id);
     this.notify();
   }
 
@@ -200,7 +207,7 @@ export class Dispatcher {
   private maybeFinish(): void {
     if (this.state === 'completing' && this.queue.length === 0) {
       this.state = 'done';
-      for (const b of this.bindings) b.end();
+      for (const b of [...this.bindings]) b.end();
       this.onCompleted();
     }
   }

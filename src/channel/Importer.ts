@@ -237,6 +237,13 @@ export class Importer implements HasTrackable {
       this.errors.next(fail);
     } else {
       this.sends.add(ch as ImportedSendChannel<unknown>);
+      // Listed while it can still have values pending (for drain); dropped once done.
+      const stop = ch.dispatcher.progress.listen(() => {
+        if (ch.dispatcher.state !== 'open' && ch.dispatcher.pending === 0) {
+          this.sends.delete(ch as ImportedSendChannel<unknown>);
+          stop();
+        }
+      });
     }
     return ch;
   }

@@ -72,6 +72,8 @@ export class Outbound {
     this.closed = true;
     // A count-limited binding that got its count needs no END: the receiver completes by itself.
     if (this.sent !== this.limit && this.alive) this.session.sendEnd(this.id);
+    // Everything already acknowledged: no ACK will come to release it later.
+    this.dispatcher.settle(this);
   }
 
   /** True once closed and every value written has been acknowledged. */
