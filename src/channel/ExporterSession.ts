@@ -54,15 +54,8 @@ export class ExporterSession extends Session {
       case FrameType.Open:
         this.open(frame);
         return;
-      case FrameType.End: {
-        const id = uint(frame[1], 'END');
-        const inb = this.inbound.get(id);
-        if (inb === undefined) return this.unknownId('END', id);
-        this.inbound.delete(id);
-        inb.ended = true;
-        inb.sink.end(inb);
-        return;
-      }
+      case FrameType.End:
+        return this.endInbound(uint(frame[1], 'END'));
       case FrameType.Cancel: {
         const id = uint(frame[1], 'CANCEL');
         const out = this.outbound.get(id);

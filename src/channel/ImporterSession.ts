@@ -66,14 +66,8 @@ export class ImporterSession extends Session {
     const id = frame[1];
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw new NetchanError('EPROTO', 'malformed frame: bad binding id');
     switch (type) {
-      case FrameType.End: {
-        const inb = this.inbound.get(id);
-        if (inb === undefined) return this.unknownId('END', id);
-        this.inbound.delete(id);
-        inb.ended = true;
-        inb.sink.end(inb);
-        return;
-      }
+      case FrameType.End:
+        return this.endInbound(id);
       case FrameType.Cancel: {
         const out = this.outbound.get(id);
         if (out === undefined) return this.unknownId('CANCEL', id);

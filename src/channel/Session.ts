@@ -208,6 +208,15 @@ export abstract class Session implements ConnectionHandler {
     ]);
   }
 
+  /** END for a binding this side receives on: the sender has no more values. */
+  protected endInbound(id: number): void {
+    const inb = this.inbound.get(id);
+    if (inb === undefined) return this.unknownId('END', id);
+    this.inbound.delete(id);
+    inb.ended = true;
+    inb.sink.end(inb);
+  }
+
   /** A DATA/ACK for an id not bound here: late (ignore) or never bound (violation). */
   protected unknownId(kind: string, id: number): void {
     if (id > this.highestId || id === 0) {
