@@ -34,8 +34,6 @@ export class Dispatcher {
     readonly overflow: OverflowStrategy,
     /** The owner's signal (Exporter or Importer), told of progress too. */
     private readonly ownerProgress: Signal,
-    /** Called when the queue empties after complete(): time to end the bindings. */
-    private readonly onCompleted: () => void = () => {},
   ) {}
 
   /** Room left in the queue before the overflow strategy applies. */
@@ -100,10 +98,7 @@ export class Dispatcher {
 
   /** Forgets a binding that has ended and has nothing unacknowledged (here and on its connection). */
   settle(b: Outbound): void {
-    if (!b.finished) return;
-    const i = this.bindings.indexOf(b);
-    if (i < 0) return;
-    this.bindings.splice(i, 1);
+    if (!b.finished || !this.remove(b)) return;
     b.session.release(b.id);
     this.notify();
   }
@@ -208,13 +203,15 @@ export class Dispatcher {
     if (this.state === 'completing' && this.queue.length === 0) {
       this.state = 'done';
       for (const b of [...this.bindings]) b.end();
-      this.onCompleted();
     }
   }
 
-  private remove(b: Outbound): void {
+  /** Takes `b` out of the bindings; false if it was not there. */
+  private remove(b: Outbound): boolean {
     const i = this.bindings.indexOf(b);
-    if (i >= 0) this.bindings.splice(i, 1);
+    if (i < 0) return false;
+    this.bindings.splice(i, 1);
+    return true;
   }
 
   notify(): void {

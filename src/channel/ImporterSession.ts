@@ -52,10 +52,6 @@ export class ImporterSession extends Session {
     }
   }
 
-  forgetOutbound(id: number): void {
-    this.outbound.delete(id);
-  }
-
   protected onHello(): void {}
 
   protected reportError(err: NetchanError): void {

@@ -382,11 +382,6 @@ export abstract class Session implements ConnectionHandler {
     for (const r of rs) r();
   }
 
-  /** Resolves when the connection has closed (for exporter.close()). */
-  whenClosed(): Promise<void> {
-    if (this.state === 'closed') return Promise.resolve();
-    return new Promise<void>((resolve) => this.closedResolvers.push(resolve));
-  }
 }
 
 export function toNetchanError(e: unknown): NetchanError {
