@@ -10,7 +10,7 @@ import type { Connection, ConnectionHandler } from '../transport/Connection.js';
  */
 export class SocketConnection implements Connection {
   readonly keepalive = true;
-  readonly stream = true;
+  readonly framing = 'stream' as const;
   /** Chunks written during this turn of the event loop, sent together. */
   private pending: Uint8Array[] = [];
   private writeScheduled: ReturnType<typeof setImmediate> | null = null;

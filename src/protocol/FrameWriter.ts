@@ -36,7 +36,7 @@ export class FrameWriter {
   /** DATA frame around an already-encoded value. */
   data(id: number, payload: Uint8Array): void {
     const bodyLen = 2 + uintSize(id) + payload.length;
-    const large = payload.length >= LARGE && this.conn.stream === true;
+    const large = payload.length >= LARGE && this.conn.framing !== 'message';
     // Pending acks first: nothing may land between a large frame's header and its value.
     if (large) this.beforeFlush?.();
     const at = this.reserve(LENGTH_BYTES + bodyLen - (large ? payload.length : 0));

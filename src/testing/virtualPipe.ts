@@ -250,6 +250,7 @@ class Link {
 
 class End implements VirtualConnection {
   peer!: End;
+  readonly framing = 'message' as const;
   private handler: ConnectionHandler | null = null;
   private early: Uint8Array[] = [];
   private closing = false;

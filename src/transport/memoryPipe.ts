@@ -31,6 +31,7 @@ export function memoryPipe(config: MemoryPipeConfig = {}): [Connection, Connecti
 class PipeEnd implements Connection {
   peer!: PipeEnd;
   readonly keepalive = false;
+  readonly framing = 'stream' as const;
   private handler: ConnectionHandler | null = null;
   private early: Uint8Array[] = [];
   private closing = false;

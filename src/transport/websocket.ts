@@ -119,6 +119,7 @@ export interface WebSocketConnectionConfig {
  */
 export class WebSocketConnection implements Connection {
   readonly keepalive = true;
+  readonly framing = 'message' as const;
   private handler: ConnectionHandler | null = null;
   private early: Uint8Array[] = [];
   private pending: Uint8Array[] = [];

@@ -72,14 +72,28 @@ class CuttableConnection implements Connection {
   get keepalive(): boolean {
     return this.inner.keepalive;
   }
+  get framing(): Connection['framing'] {
+    return this.inner.framing;
+  }
+  get bufferedBytes(): number | undefined {
+    return this.inner.bufferedBytes;
+  }
   start(handler: ConnectionHandler): void {
     this.inner.start(handler);
   }
-  write(chunk: Uint8Array): void {
-    this.inner.write(chunk);
+  write(chunk: Uint8Array): boolean | void {
+    return this.inner.write(chunk);
   }
-  close(): void {
-    this.inner.close();
+  // Forwarded, so the TCP tests take the same cork/zero-copy write path as a real importer.
+  flush(): void {
+    this.inner.flush?.();
+  }
+  close(reason?: Parameters<Connection['close']>[0]): void {
+    this.inner.close(reason);
+  }
+  destroy(error?: Error): void {
+    if (this.inner.destroy) this.inner.destroy(error);
+    else this.inner.close();
   }
   cut(): void {
     if (cutWebSocket(this.inner)) return;
