@@ -1,17 +1,18 @@
 // Public surface of rx-netchan (runs in Node and browsers: nothing from node:).
-export { Exporter } from './channel/Exporter.js';
-export type { ExporterConfig, ClientInfo } from './channel/Exporter.js';
-export { Importer } from './channel/Importer.js';
-export type { ImporterConfig, ImportConfig, ImportRecvConfig, ImportSendConfig } from './channel/Importer.js';
-export type { EndpointConfig } from './channel/EndpointConfig.js';
-export { exportChannel } from './channel/exportChannel.js';
-export { importChannel } from './channel/importChannel.js';
-export { SendChannel } from './channel/ExportedSendChannel.js';
-export type { SendQueueConfig } from './channel/ExportedSendChannel.js';
+export { Exporter } from './endpoint/Exporter.js';
+export type { ExporterConfig, ClientInfo } from './endpoint/Exporter.js';
+export { Importer } from './endpoint/Importer.js';
+export type { ImporterConfig, ImportConfig, ImportRecvConfig, ImportSendConfig, ImporterState, ReconnectEvent } from './endpoint/Importer.js';
+export type { ReconnectConfig } from './endpoint/ReconnectConfig.js';
+export type { EndpointConfig } from './endpoint/EndpointConfig.js';
+export { exportChannel } from './endpoint/exportChannel.js';
+export { importChannel } from './endpoint/importChannel.js';
+export { SendChannel } from './channel/SendChannel.js';
+export type { SendQueueConfig } from './channel/SendChannel.js';
 export type { ExportRecvConfig } from './channel/ExportedRecvChannel.js';
 export type { Delivery } from './channel/Delivery.js';
 export type { OverflowStrategy } from './channel/Dispatcher.js';
-export type { SessionStats } from './channel/Session.js';
+export type { SessionStats } from './endpoint/SessionStats.js';
 export { drain } from './operators/drain.js';
 export { sync } from './operators/sync.js';
 export { feed } from './operators/feed.js';
@@ -33,6 +34,10 @@ export {
   DEFAULT_MAX_WINDOW,
   DEFAULT_QUEUE_LIMIT,
   DEFAULT_KEEPALIVE_MS,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_WRITE_TIMEOUT_MS,
+  DEFAULT_RESUME_GRACE_MS,
+  DEFAULT_MAX_HELD_BYTES,
 } from './protocol/limits.js';
 // WebSocket client (browsers, Node 22+; on Node 20 'rx-netchan/node' supplies ws).
 // ws:/wss: dialing is built into the transport registry (see registry.ts).

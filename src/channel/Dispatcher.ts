@@ -1,8 +1,7 @@
 import { NetchanError } from '../errors/NetchanError.js';
-import { DATA_HEADER_MAX } from '../protocol/codec.js';
-import { Deque } from './Deque.js';
-import type { Outbound } from './Outbound.js';
-import { Signal } from './Signal.js';
+import type { Outbound, OutboundOwner } from '../session/Outbound.js';
+import { Deque } from '../util/Deque.js';
+import { Signal } from '../util/Signal.js';
 
 /** What a full send queue does with one more value. */
 export type OverflowStrategy = 'error' | 'drop-oldest' | 'drop-newest';
@@ -11,19 +10,30 @@ export type OverflowStrategy = 'error' | 'drop-oldest' | 'drop-newest';
 export type SyncPoint = ReadonlyArray<readonly [Outbound, number]>;
 
 /**
+ * `'open'`: takes values. `'completing'`: complete() was called, the queue is
+ * still emptying. `'done'`: completed. `'errored'`: error() was called, or the
+ * only receiver failed. `'closed'`: its endpoint closed.
+ */
+export type DispatcherState = 'open' | 'completing' | 'done' | 'errored' | 'closed';
+
+/**
  * The sending half of a channel: a bounded queue of encoded values and the
  * bindings that take them. Work-queue semantics: each value goes to exactly one
  * binding, round-robin among those with window left. Values a lost binding had
  * not had acknowledged go back to the front of the queue.
  */
-export class Dispatcher {
-  readonly queue = new Deque<Uint8Array>();
-  readonly bindings: Outbound[] = [];
+export class Dispatcher implements OutboundOwner {
+  private readonly queue = new Deque<Uint8Array>();
+  private readonly bindings: Outbound[] = [];
   /** Fires when acknowledgements or losses change what drain/sync wait for. */
   readonly progress = new Signal();
   /** Fires when queue room grows (for pacing producers). */
   readonly room = new Signal();
-  state: 'open' | 'completing' | 'done' | 'errored' = 'open';
+  private stateNow: DispatcherState = 'open';
+  /** Why the channel stopped taking values ('errored'/'closed'), for next(), drain and sync. */
+  private reason: NetchanError | null = null;
+  /** Set by error(): the ERROR every binding gets, including any that binds later. */
+  private failure: { code: string; message: string } | null = null;
   /** Values dropped by 'drop-oldest'/'drop-newest'. */
   dropped = 0;
   private rr = 0;
@@ -36,9 +46,18 @@ export class Dispatcher {
     private readonly ownerProgress: Signal,
   ) {}
 
+  get state(): DispatcherState {
+    return this.stateNow;
+  }
+
   /** Room left in the queue before the overflow strategy applies. */
   get capacity(): number {
-    return Math.max(0, this.queueLimit - this.queue.length);
+    return this.stateNow === 'open' ? Math.max(0, this.queueLimit - this.queue.length) : 0;
+  }
+
+  /** Values waiting in the queue. */
+  get queued(): number {
+    return this.queue.length;
   }
 
   /** Values not yet acknowledged: queued plus in flight. */
@@ -48,15 +67,31 @@ export class Dispatcher {
     return n;
   }
 
-  /** Hands one encoded value to a binding with window left, or queues it. */
+  /** Why values can no longer be acknowledged (an error or a closed endpoint), or null. */
+  get failed(): NetchanError | null {
+    return this.reason;
+  }
+
+  /** Bindings taking values now. */
+  get receivers(): number {
+    return this.bindings.length;
+  }
+
+  /**
+   * Hands one encoded value to a binding with window left, or queues it.
+   * @throws NetchanError `'EOVERFLOW'` when the queue is full (overflow `'error'`), or the channel's failure.
+   */
   push(payload: Uint8Array): void {
+    if (this.stateNow !== 'open') {
+      throw this.reason ?? new NetchanError('ECLOSED', `channel "${this.name}" is complete`);
+    }
     if (this.queue.length === 0) {
       for (let b = this.pick(); b !== null; b = this.pick()) {
-        if (fits(b, payload)) {
+        if (b.fits(payload)) {
           b.send(payload);
           return;
         }
-        this.refuse(b, payload);
+        b.refuse(payload);
       }
     }
     if (this.queue.length >= this.queueLimit) {
@@ -80,15 +115,17 @@ export class Dispatcher {
 
   /** A binding arrived: give it queued values (or the channel's error, if it failed). */
   attach(b: Outbound): void {
-    if (this.state === 'errored') {
-      b.closed = true;
-      this.failWith?.(b);
+    if (this.failure !== null) {
+      b.session.failOutbound(b, this.failure);
+      b.session.releaseOutbound(b);
       return;
     }
     this.bindings.push(b);
     this.pump(b);
-    if (this.state === 'done' || (this.state === 'completing' && this.queue.length === 0)) b.end();
+    if (this.stateNow === 'done' || this.stateNow === 'closed' || (this.stateNow === 'completing' && this.queue.length === 0)) b.end();
   }
+
+  // ---- OutboundOwner ----
 
   onAck(b: Outbound): void {
     this.pump(b);
@@ -96,50 +133,56 @@ export class Dispatcher {
     this.notify();
   }
 
-  /** Forgets a binding that has ended and has nothing unacknowledged (here and on its connection). */
-  settle(b: Outbound): void {
-    if (!b.finished || !this.remove(b)) return;
-    b.session.release(b.id);
+  onWritable(b: Outbound): void {
+    this.pump(b);
+  }
+
+  /** A binding went away: its unacknowledged values go back to the front of the queue for the others. */
+  onLost(b: Outbound): void {
+    this.remove(b);
+    const back = b.inflight.drainAll();
+    b.inflightBytes = 0;
+    if (back.length > 0 && this.failure === null) {
+      this.queue.unshiftAll(back);
+      for (const other of this.bindings) this.pump(other);
+    }
+    this.maybeFinish();
+    this.notify();
+  }
+
+  // ---- the channel's end ----
+
+  /** No more values: each binding ends once the queue is empty. */
+  complete(): void {
+    if (this.stateNow !== 'open') return;
+    this.stateNow = 'completing';
+    this.maybeFinish();
+  }
+
+  /** Errors every binding at once (and any that binds later); queued values are discarded. */
+  error(info: { code: string; message: string }, reason: NetchanError): void {
+    if (this.stateNow === 'errored') return;
+    this.stateNow = 'errored';
+    this.reason = reason;
+    this.failure = info;
+    for (const b of this.bindings.splice(0)) {
+      b.session.failOutbound(b, info);
+      b.session.releaseOutbound(b);
+    }
+    this.queue.clear();
     this.notify();
   }
 
   /**
-   * A binding went away (cancelled or its connection dropped): its unacknowledged
-   * values go back to the front of the queue for the others.
+   * Stops taking values without telling the bindings (the only receiver ended,
+   * or the endpoint closed): `next()` and drain then report `reason`; values
+   * queued stay counted as pending unless `discard`.
    */
-  lose(b: Outbound): void {
-    b.alive = false;
-    b.closed = true;
-    this.remove(b);
-    const back = b.inflight.drainAll();
-    if (back.length > 0) {
-      this.queue.unshiftAll(back);
-      for (const other of this.bindings) this.pump(other);
-    }
-    this.notify();
-  }
-
-  /** No more values: each binding ends once the queue is empty. */
-  complete(): void {
-    if (this.state !== 'open') return;
-    this.state = 'completing';
-    this.maybeFinish();
-  }
-
-  /** Set by error(): errors a binding that arrives later. */
-  private failWith: ((b: Outbound) => void) | null = null;
-
-  /** Errors every binding at once (and any that binds later); queued values are discarded. */
-  error(send: (b: Outbound) => void): void {
-    if (this.state === 'errored') return;
-    this.state = 'errored';
-    this.failWith = send;
-    for (const b of this.bindings) {
-      if (b.alive) send(b);
-      b.closed = true;
-    }
-    this.bindings.length = 0;
-    this.queue.clear();
+  stop(state: 'errored' | 'done' | 'closed', reason: NetchanError | null, discard = false): void {
+    if (this.stateNow === 'errored' || this.stateNow === 'closed') return;
+    this.stateNow = state;
+    this.reason = reason;
+    if (discard) this.queue.clear();
     this.notify();
   }
 
@@ -149,12 +192,17 @@ export class Dispatcher {
    */
   hangup(): void {
     if (this.bindings.length === 0) this.queue.clear();
-    if (this.state === 'open') this.complete();
+    if (this.stateNow === 'open') this.complete();
     this.notify();
   }
 
   syncPoint(): SyncPoint {
     return this.bindings.filter((b) => b.unacked > 0).map((b) => [b, b.sent] as const);
+  }
+
+  notify(): void {
+    if (this.progress.observed) this.progress.emit();
+    if (this.ownerProgress.observed) this.ownerProgress.emit();
   }
 
   private pump(b: Outbound): void {
@@ -169,9 +217,9 @@ export class Dispatcher {
     let moved = false;
     while (q.length > 0 && b.credit > 0) {
       const next = q.shift()!;
-      if (!fits(b, next)) {
+      if (!b.fits(next)) {
         q.unshiftAll([next]);
-        this.refuse(b, next);
+        b.refuse(next);
         break;
       }
       b.send(next);
@@ -183,25 +231,15 @@ export class Dispatcher {
     }
   }
 
-  /**
-   * The value is over this receiver's announced frame limit: its binding fails
-   * with 'ETOOBIG' (the connection and the value survive; the value stays queued
-   * for a receiver that can take it).
-   */
-  private refuse(b: Outbound, payload: Uint8Array): void {
-    const limit = b.session.frameLimit;
-    b.session.sendError(b.id, {
-      code: 'ETOOBIG',
-      message: `channel "${this.name}": a value of ${payload.length + DATA_HEADER_MAX} bytes (with header) > this importer's maxFrameBytes (${limit})`,
-    });
-    // No more values on it; it stays registered until the importer's final ACK
-    // and CANCEL arrive, so only values it never got go back to the queue.
-    b.closed = true;
+  /** Releases a binding that has ended and has nothing unacknowledged. */
+  private settle(b: Outbound): void {
+    if (!b.finished || !this.remove(b)) return;
+    b.session.releaseOutbound(b);
   }
 
   private maybeFinish(): void {
-    if (this.state === 'completing' && this.queue.length === 0) {
-      this.state = 'done';
+    if (this.stateNow === 'completing' && this.queue.length === 0) {
+      this.stateNow = 'done';
       for (const b of [...this.bindings]) b.end();
     }
   }
@@ -212,11 +250,6 @@ export class Dispatcher {
     if (i < 0) return false;
     this.bindings.splice(i, 1);
     return true;
-  }
-
-  notify(): void {
-    if (this.progress.observed) this.progress.emit();
-    if (this.ownerProgress.observed) this.ownerProgress.emit();
   }
 
   private pick(): Outbound | null {
@@ -234,12 +267,8 @@ export class Dispatcher {
   }
 }
 
-function fits(b: Outbound, payload: Uint8Array): boolean {
-  return payload.length + DATA_HEADER_MAX <= b.session.frameLimit;
-}
-
-/** True when every binding in `point` that is still alive has acknowledged up to its mark. */
+/** True when every binding in `point` that is still there has acknowledged up to its mark. */
 export function syncReached(point: SyncPoint): boolean {
-  for (const [b, mark] of point) if (b.alive && b.acked < mark) return false;
+  for (const [b, mark] of point) if (b.state !== 'gone' && b.acked < mark) return false;
   return true;
 }

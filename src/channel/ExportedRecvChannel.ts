@@ -1,8 +1,8 @@
 import { Observable, Subject, type Subscriber } from 'rxjs';
 import type { NetchanError } from '../errors/NetchanError.js';
+import type { Inbound, InboundSink } from '../session/Inbound.js';
+import { Deque } from '../util/Deque.js';
 import type { Delivery } from './Delivery.js';
-import { Deque } from './Deque.js';
-import type { Inbound, InboundSink } from './Inbound.js';
 
 /** Options of an exported `'recv'` channel. */
 export interface ExportRecvConfig {
@@ -20,17 +20,27 @@ export interface ExportRecvConfig {
   keepOpen?: boolean;
 }
 
+/** Bytes of values held across an endpoint's `'recv'` channels, and the most it may hold. */
+export interface HeldBudget {
+  used: number;
+  readonly max: number;
+}
+
 interface Held {
   inbound: Inbound;
   value: unknown;
   seq: number;
+  bytes: number;
 }
 
 /**
  * The receiving end of an exported `'recv'` channel: a hot Observable of what
  * importers send. While nobody subscribes, arriving values are held
- * unacknowledged (bounded by the importers' windows) and delivered to the first
- * subscriber, so nothing sent before the subscription is lost.
+ * unacknowledged and delivered to the first subscriber, so nothing sent before
+ * the subscription is lost. What is held is bounded per binding by the
+ * sender's window (values and bytes) and per endpoint by `maxHeldBytes`; a
+ * binding whose sender's session ends gives its held values up (they were
+ * never acknowledged, so they are still the sender's to send again).
  * @internal
  */
 export class ExportedRecvChannel<T> extends Observable<T> implements InboundSink {
@@ -47,6 +57,7 @@ export class ExportedRecvChannel<T> extends Observable<T> implements InboundSink
     readonly name: string,
     config: ExportRecvConfig,
     private readonly report: (err: NetchanError) => void,
+    private readonly budget: HeldBudget,
   ) {
     super((subscriber) => {
       const sub = this.out.subscribe(subscriber as Subscriber<unknown>);
@@ -62,15 +73,25 @@ export class ExportedRecvChannel<T> extends Observable<T> implements InboundSink
     this.everBound = true;
   }
 
+  /** Bytes of values held for a subscriber. */
+  get heldBytes(): number {
+    let n = 0;
+    for (let i = 0; i < this.held.length; i++) n += this.held.at(i)!.bytes;
+    return n;
+  }
+
   // ---- InboundSink ----
 
-  value(value: unknown, seq: number, inbound: Inbound): void {
-    if (this.finished !== null) return;
+  value(value: unknown, seq: number, inbound: Inbound, bytes: number): boolean {
+    if (this.finished !== null) return true;
     if (this.held.length > 0 || !this.out.observed) {
-      this.held.push({ inbound, value, seq });
-      return;
+      if (this.budget.used + bytes > this.budget.max) return false;
+      this.budget.used += bytes;
+      this.held.push({ inbound, value, seq, bytes });
+      return true;
     }
     this.emit(inbound, value, seq);
+    return true;
   }
 
   end(inbound: Inbound): void {
@@ -84,19 +105,29 @@ export class ExportedRecvChannel<T> extends Observable<T> implements InboundSink
     else this.finish(error);
   }
 
-  /** The binding's connection went away: it no longer counts as a sender. */
-  lose(inbound: Inbound): void {
+  /** The binding's session ended, or it was refused: it no longer counts as a sender, and what it sent and nobody took is let go. */
+  lost(inbound: Inbound): void {
     this.inbounds.delete(inbound);
+    if (this.held.length === 0) return;
+    const keep = this.held.drainAll().filter((h) => {
+      if (h.inbound !== inbound) return true;
+      this.budget.used -= h.bytes;
+      return false;
+    });
+    for (const h of keep) this.held.push(h);
   }
 
   /** Completes the channel (hangup); importers sending into it are told to stop. */
   hangup(): void {
-    for (const inb of this.inbounds) {
-      inb.dead = true;
-      inb.session.sendCancel(inb.id);
-      inb.session.forgetInbound(inb.id);
-    }
+    for (const inb of [...this.inbounds]) inb.session.cancelInbound(inb);
     this.inbounds.clear();
+    this.finish();
+  }
+
+  /** The exporter closed: held values are let go (never acknowledged), and the channel completes. */
+  endpointClosed(): void {
+    this.inbounds.clear();
+    for (const h of this.held.drainAll()) this.budget.used -= h.bytes;
     this.finish();
   }
 
@@ -105,7 +136,7 @@ export class ExportedRecvChannel<T> extends Observable<T> implements InboundSink
       const delivery: Delivery<unknown> = { value, seq, ack: () => inbound.ack(seq) };
       this.out.next(delivery);
     } else {
-      inbound.ack(seq); // before next(): see Importer.bindRecv
+      inbound.ack(seq); // before next(): see RecvImport
       this.out.next(value);
     }
   }
@@ -120,6 +151,7 @@ export class ExportedRecvChannel<T> extends Observable<T> implements InboundSink
   private release(): void {
     while (this.held.length > 0 && this.out.observed) {
       const h = this.held.shift()!;
+      this.budget.used -= h.bytes;
       this.emit(h.inbound, h.value, h.seq);
     }
     if (this.finished !== null && this.held.length === 0 && !this.ended) {

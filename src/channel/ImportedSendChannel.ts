@@ -1,42 +1,67 @@
 import type { NetchanError } from '../errors/NetchanError.js';
-import { WireDir } from '../protocol/frame.js';
-import { FrameType } from '../protocol/frame.js';
-import { SendChannel, type SendQueueConfig } from './ExportedSendChannel.js';
-import type { ImporterSession } from './ImporterSession.js';
-import { Outbound } from './Outbound.js';
-import type { Signal } from './Signal.js';
+import type { ValueCodec } from '../protocol/codec.js';
+import type { Outbound, OutboundOwner } from '../session/Outbound.js';
+import type { Session } from '../session/Session.js';
+import type { Signal } from '../util/Signal.js';
+import { SendChannel, type SendQueueConfig } from './SendChannel.js';
+
+/** What an imported send channel tells its Importer. */
+export interface ImportedSendHost {
+  /** The exporter failed this import (`'ENOCHAN'`, `'EDIR'`, …): report it on `errors$`. */
+  report(err: NetchanError): void;
+  /** The import is over and has nothing pending: the importer may forget it. */
+  done(ch: ImportedSendChannel<unknown>): void;
+}
 
 /**
  * An imported `'send'` channel: a {@link SendChannel} with one receiver, the
- * exporter's `'recv'` channel of the same name.
+ * exporter's `'recv'` channel of the same name, over its current binding. The
+ * binding is replaced when the importer starts a new session (the values it had
+ * in flight go back to the front of the queue first).
  * @internal
  */
-export class ImportedSendChannel<T> extends SendChannel<T> {
-  readonly outbound: Outbound;
+export class ImportedSendChannel<T> extends SendChannel<T> implements OutboundOwner {
+  outbound: Outbound | null = null;
   private accepted = 0;
+  private session: Session | null = null;
+  readonly limit: number;
 
   constructor(
     name: string,
-    private readonly session: ImporterSession,
+    codec: ValueCodec,
     progress: Signal,
-    config: SendQueueConfig & { size: number; count: number },
+    readonly config: SendQueueConfig & { size: number; count: number },
     failure: () => Error | null,
-    private readonly onError: (err: NetchanError) => void,
+    private readonly host: ImportedSendHost,
   ) {
-    super(name, session.codec, progress, config, `channel "${name}"`, failure);
-    const id = session.nextId();
-    const limit = config.count < 0 ? Infinity : config.count;
-    this.limit = limit;
-    session.writer.control([FrameType.Open, id, name, WireDir.Send, config.size, config.count]);
-    this.outbound = new Outbound(session, id, config.size, limit, this.dispatcher);
-    session.addOutbound(this.outbound);
+    super(name, codec, progress, config, `channel "${name}"`, failure);
+    this.limit = config.count < 0 ? Infinity : config.count;
+  }
+
+  /** Opens the binding on `session` (again, after a new session: with what is left of `count`). */
+  bind(session: Session): void {
+    const old = this.outbound;
+    if (old !== null) this.dispatcher.onLost(old);
+    this.session = session;
+    const left = this.limit === Infinity ? -1 : this.limit - this.delivered;
+    this.outbound = session.openOutbound(this.name, this.config.size, left, this);
     this.dispatcher.attach(this.outbound);
   }
 
-  private readonly limit: number;
+  /** Values the exporter acknowledged on earlier bindings (for `count` across sessions). */
+  private delivered = 0;
+
+  /** True while the import can still carry values (a new session should bind it again). */
+  get live(): boolean {
+    const s = this.dispatcher.state;
+    return (s === 'open' || s === 'completing' || s === 'done') && (this.dispatcher.pending > 0 || s !== 'done');
+  }
 
   override next(value: T): void {
-    if (this.isStopped || this.dispatcher.state !== 'open') return;
+    if (this.isStopped || this.dispatcher.state !== 'open') {
+      super.next(value); // throws the failure, or ignores a completed channel
+      return;
+    }
     super.next(value);
     // A count-limited import completes once it has taken `count` values.
     if (++this.accepted === this.limit) this.complete();
@@ -44,35 +69,47 @@ export class ImportedSendChannel<T> extends SendChannel<T> {
 
   /** The smaller of the two sides' limits once the exporter's HELLO is in (PROTOCOL.md): a bigger value would cost the connection. */
   protected override get frameLimit(): number {
-    return this.session.frameLimit;
+    return this.session?.frameLimit ?? this.codec.maxFrameBytes;
   }
 
-  /** The exporter cancelled (hangup) or errored this binding, or the connection ended. */
-  ended(err?: NetchanError): void {
-    if (this.isStopped && !err) return;
-    // The exporter will take nothing more on this binding: what is queued or in flight is dropped.
-    this.dispatcher.state = err ? 'errored' : 'done';
-    this.dispatcher.lose(this.outbound);
-    this.dispatcher.queue.clear();
-    this.dispatcher.notify();
-    if (this.isStopped) return;
-    if (err) {
-      this.onError(err);
-      super.error(err);
+  // ---- OutboundOwner ----
+
+  onAck(out: Outbound): void {
+    this.dispatcher.onAck(out);
+    this.checkDone();
+  }
+
+  onWritable(out: Outbound): void {
+    this.dispatcher.onWritable(out);
+  }
+
+  onLost(out: Outbound, error: NetchanError | undefined, cause: 'cancel' | 'error' | 'session'): void {
+    this.delivered += out.acked;
+    if (out === this.outbound) this.outbound = null;
+    this.dispatcher.onLost(out);
+    if (cause === 'cancel') {
+      // The exporter hung the channel up: it takes nothing more, so what is queued is dropped.
+      this.dispatcher.stop('done', null, true);
+      this.settleObservers(null);
+    } else if (cause === 'error') {
+      // Refused or failed by the exporter: next() and drain now report it; what is queued stays pending.
+      this.dispatcher.stop('errored', error ?? null);
+      this.host.report(error!);
+      this.settleObservers(error ?? null);
+    } else if (error) {
+      // The connection failed for good: queued values stay counted as pending (drain reports the failure).
+      this.dispatcher.stop('closed', error);
+      this.settleObservers(error);
     } else {
-      super.complete();
+      // Closed cleanly (importer.close(), or the exporter said goodbye).
+      this.dispatcher.stop('done', null);
+      this.settleObservers(null);
     }
+    this.checkDone();
   }
 
-  /** Completes observers without sending END (the connection closed cleanly). */
-  closeQuietly(): void {
-    this.dispatcher.state = 'done';
-    if (!this.isStopped) super.complete();
-  }
-
-  /** Errors observers (the connection failed); queued values stay counted as pending. */
-  fail(err: NetchanError): void {
-    this.dispatcher.state = 'errored';
-    if (!this.isStopped) super.error(err);
+  private checkDone(): void {
+    const s = this.dispatcher.state;
+    if (s !== 'open' && s !== 'completing' && this.dispatcher.pending === 0) this.host.done(this as ImportedSendChannel<unknown>);
   }
 }

@@ -1,6 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
+import { NetchanError } from '../errors/NetchanError.js';
+import type { Signal } from '../util/Signal.js';
 import type { SyncPoint } from './Dispatcher.js';
-import type { Signal } from './Signal.js';
 
 /**
  * What drain/sync watch: a count of unacknowledged values, a way to snapshot
@@ -17,6 +18,8 @@ export interface Trackable {
   readonly scheduler?: SchedulerLike;
   /** Set once the values pending can no longer be acknowledged (closed connection or endpoint). */
   failure(): Error | null;
+  /** Set when the target itself failed (a channel refused with 'ENOCHAN', say): drain and sync error even with nothing pending. */
+  broken?(): Error | null;
 }
 
 /** Shared across ESM/CJS copies of the library, so either copy's drain works on either's channels. */
@@ -29,7 +32,7 @@ export interface HasTrackable {
 export function trackableOf(target: unknown): Trackable {
   const fn = (target as Partial<HasTrackable> | null)?.[TRACK];
   if (typeof fn !== 'function') {
-    throw new TypeError('drain/sync: target must be an Exporter, an Importer, or a send channel from exportChannel/importChannel');
+    throw new NetchanError('EINVAL', 'drain/sync: target must be an Exporter, an Importer, or a send channel from exportChannel/importChannel');
   }
   return fn.call(target);
 }

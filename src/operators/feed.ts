@@ -1,5 +1,5 @@
 import { Observable } from 'rxjs';
-import type { SendChannel } from '../channel/ExportedSendChannel.js';
+import type { SendChannel } from '../channel/SendChannel.js';
 
 /** Options of {@link feed}. */
 export interface FeedConfig {

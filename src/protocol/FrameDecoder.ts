@@ -13,7 +13,12 @@ export class FrameDecoder {
   private body: Uint8Array | null = null;
   private bodyFilled = 0;
 
-  constructor(private readonly maxFrameBytes: number) {}
+  constructor(private maxFrameBytes: number) {}
+
+  /** Changes the frame limit (raised once the handshake is done). */
+  setMaxFrameBytes(n: number): void {
+    this.maxFrameBytes = n;
+  }
 
   /** Bytes of an unfinished frame held back, waiting for more input. */
   get buffered(): number {

@@ -2,6 +2,7 @@ import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 import type { Connection } from '../transport/Connection.js';
 import type { ValueCodec } from './codec.js';
 import { FrameType, LENGTH_BYTES } from './frame.js';
+import { cutMessages, MAX_MESSAGE_BYTES } from './framing.js';
 
 const INITIAL = 16 * 1024;
 /** Batch size that is written at once rather than at the end of the tick. */
@@ -23,6 +24,8 @@ export class FrameWriter {
   private closed = false;
   /** Called at the start of each flush, before the buffer is written: lets acks join the batch. */
   beforeFlush: (() => void) | null = null;
+  /** Called when the transport reports its send buffer over the high-water mark. */
+  onBackpressure: (() => void) | null = null;
   /** Frames and bytes written, for metrics. */
   framesOut = 0;
   bytesOut = 0;
@@ -53,7 +56,7 @@ export class FrameWriter {
       this.writeOut();
       if (this.closed) return;
       this.bytesOut += payload.length;
-      this.conn.write(payload);
+      this.put(payload);
       this.conn.flush?.();
       return;
     }
@@ -116,7 +119,15 @@ export class FrameWriter {
     }
     this.bytesOut += this.len;
     this.len = 0;
-    this.conn.write(chunk);
+    if (this.conn.framing === 'message' && chunk.length > MAX_MESSAGE_BYTES) {
+      for (const part of cutMessages(chunk, MAX_MESSAGE_BYTES)) this.put(part);
+    } else {
+      this.put(chunk);
+    }
+  }
+
+  private put(chunk: Uint8Array): void {
+    if (this.conn.write(chunk) === false) this.onBackpressure?.();
   }
 
   /** Makes sure a flush is scheduled for the end of this tick. */

@@ -3,22 +3,35 @@
  * element is one of these; see docs/PROTOCOL.md for each layout.
  */
 export const FrameType = {
-  Hello: 0, // [0, version, { maxFrameBytes, keepalive, auth? }]
-  Open: 1, // [1, id, name, dir, size, count]      importer -> exporter
-  Data: 2, // [2, id, value]                        sender -> receiver
-  Ack: 3, // [3, id, seq]  cumulative              receiver -> sender
-  End: 4, // [4, id]       no more data             sender -> receiver
-  Cancel: 5, // [5, id]    stop sending, unbind     receiver -> sender
-  Error: 6, // [6, id, code, message]  id 0 = the connection
-  Ping: 7, // [7]
-  Pong: 8, // [8]
-  Bye: 9, // [9]  graceful close follows
+  Hello: 0, // [0, version, { maxFrameBytes, keepalive, auth?, resume?, session?, … }]
+  Open: 1, // [1, id, name, dir, size, count]      either side; ids split by side
+  Data: 2, // [2, id, value]                        a binding's sender -> receiver
+  Ack: 3, // [3, id, seq]        cumulative         receiver -> sender
+  End: 4, // [4, id, total]      no more data after `total` values
+  Cancel: 5, // [5, id, acked]   receiver stops; final cumulative ack
+  Error: 6, // [6, id, code, message, n?]  id 0 = the connection
+  Ping: 7, // [7, receipt?]
+  Pong: 8, // [8, receipt?]
+  Bye: 9, // [9, reason?]  graceful close follows
+  Receipt: 10, // [10, n]          n reliable frames (OPEN/END/CANCEL/ERROR) received so far
+  Replay: 11, // [11, id, seq, sent]  after a resume: the next DATA on `id` is number `seq`
 } as const;
 
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
-/** Direction of a binding as the importer names it in OPEN. */
+/** Names of the frame types, indexed by type (for traces and messages). */
+export const FRAME_NAMES = ['HELLO', 'OPEN', 'DATA', 'ACK', 'END', 'CANCEL', 'ERROR', 'PING', 'PONG', 'BYE', 'RECEIPT', 'REPLAY'] as const;
+
+/** Direction of a binding as the side that OPENs it names it. */
 export const WireDir = { Recv: 0, Send: 1 } as const;
+
+/** Why a BYE was sent: the endpoint is closing (a reconnecting peer may dial again), or this peer is disconnected for good. */
+export const ByeReason = { Close: 'close', Disconnect: 'disconnect' } as const;
 
 /** Bytes of the length prefix. */
 export const LENGTH_BYTES = 4;
+
+/** True for the frames a session must deliver exactly once across a resume (kept until the peer's RECEIPT). */
+export function isReliable(type: number): boolean {
+  return type === FrameType.Open || type === FrameType.End || type === FrameType.Cancel || type === FrameType.Error;
+}

@@ -1,13 +1,16 @@
-/** Wire protocol version sent in HELLO; see docs/PROTOCOL.md. */
-export const PROTOCOL_VERSION = 1;
+/** Wire protocol version sent in HELLO; see docs/PROTOCOL.md. Version 2 added resume. */
+export const PROTOCOL_VERSION = 2;
 
 /** Default largest frame body either side accepts: 16 MiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
+/** Largest frame accepted before the peer's HELLO: a stranger cannot make us buffer more than this. */
+export const HANDSHAKE_MAX_FRAME_BYTES = 64 * 1024;
+
 /** Default acknowledgement window (`size`) of an import. */
 export const DEFAULT_WINDOW = 1024;
 
-/** Largest `size` an exporter accepts from an importer by default. */
+/** Largest `size` an endpoint accepts from its peer by default. */
 export const DEFAULT_MAX_WINDOW = 65_536;
 
 /** Default bound of a send queue (values waiting for window or receiver). */
@@ -16,8 +19,39 @@ export const DEFAULT_QUEUE_LIMIT = 1024;
 /** Default keepalive interval on network transports, in ms. */
 export const DEFAULT_KEEPALIVE_MS = 15_000;
 
+/** Default time a new connection has to complete the handshake, in ms. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** Default time a peer may leave our writes unread while we have data for it, in ms. */
+export const DEFAULT_WRITE_TIMEOUT_MS = 20_000;
+
+/** Default time an exporter keeps a vanished importer's session for it to resume, in ms. */
+export const DEFAULT_RESUME_GRACE_MS = 30_000;
+
 /** How long close() waits for the peer before destroying the socket, in ms. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
 
 /** Largest number of simultaneous bindings one connection may open by default. */
 export const DEFAULT_MAX_BINDINGS = 4096;
+
+/** Most bytes of values one binding keeps in flight, whatever its window: 8 MiB (a receiver enforces it). */
+export const MAX_INFLIGHT_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Default most bytes an endpoint holds of values received and not yet taken
+ * (an exported `'recv'` channel nobody subscribes to): 64 MiB. A binding that
+ * would go past it fails with `'EOVERFLOW'`; its sender keeps the values.
+ */
+export const DEFAULT_MAX_HELD_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Bytes of control frames a connection may queue while its peer is not reading
+ * (values and acknowledgements stop at once). Past it the peer is dropped.
+ */
+export const MAX_CONGESTED_CONTROL_BYTES = 1024 * 1024;
+
+/** A peer that leaves more reliable frames than this unreceipted is violating the protocol. */
+export const MAX_UNRECEIPTED = 16_384;
+
+/** A receiver sends RECEIPT once this many reliable frames arrived since its last one. */
+export const RECEIPT_EVERY = 32;

@@ -1,5 +1,5 @@
-import { Exporter, type ExporterConfig } from '../channel/Exporter.js';
-import { Importer, type ImporterConfig } from '../channel/Importer.js';
+import { Exporter, type ExporterConfig } from '../endpoint/Exporter.js';
+import { Importer, type ImporterConfig } from '../endpoint/Importer.js';
 import { virtualPipe, type VirtualConnection, type VirtualPipeConfig } from './virtualPipe.js';
 
 /**
@@ -24,7 +24,7 @@ export interface VirtualNetwork {
    * network's pipe and importer options for this connection only.
    */
   connect(config?: VirtualNetworkConfig): Importer;
-  /** The pipe of `importer` (default: the first one): `[exporter's end, importer's end]`. */
+  /** The current pipe of `importer` (default: the first one): `[exporter's end, importer's end]`. A reconnecting importer gets a new pipe on each redial. */
   pipe(importer?: Importer): [VirtualConnection, VirtualConnection];
   /** Drops `importer`'s connection (default: the first one) now, as a reset would. */
   drop(importer?: Importer): void;
@@ -61,11 +61,21 @@ export function virtualNetwork(config: VirtualNetworkConfig = {}): VirtualNetwor
   const exporter = new Exporter(exporterConfig);
   const pipes = new Map<Importer, [VirtualConnection, VirtualConnection]>();
   const connect = (extra: VirtualNetworkConfig = {}): Importer => {
-    const { exporter: _ignored, importer: imp, ...pc } = extra;
-    const pipe = virtualPipe({ ...pipeConfig, ...pc });
-    exporter.serveConnection(pipe[0]);
-    const importer = new Importer(pipe[1], { ...importerConfig, ...imp });
-    pipes.set(importer, pipe);
+    const { exporter: _ignored, importer: imp, dropAt: firstDropAt, dropOn: firstDropOn, ...pc } = extra;
+    let dials = 0;
+    let importer: Importer | undefined;
+    // Every dial (the first, and each reconnection) makes a new pipe; dropAt/dropOn apply to the first only.
+    const dial = () => {
+      const first = dials++ === 0;
+      const pipe = virtualPipe({ ...pipeConfig, ...pc, ...(first ? { dropAt: firstDropAt, dropOn: firstDropOn } : {}) });
+      exporter.serveConnection(pipe[0]);
+      if (importer) pipes.set(importer, pipe);
+      else firstPipe = pipe;
+      return pipe[1];
+    };
+    let firstPipe: [VirtualConnection, VirtualConnection] | undefined;
+    importer = new Importer(dial, { ...importerConfig, ...imp });
+    pipes.set(importer, firstPipe!);
     return importer;
   };
   const importer = connect({ dropAt, dropOn });

@@ -15,14 +15,14 @@ describe.each(TRANSPORTS)("a value over an importer's maxFrameBytes, over %s", (
       ch.next('x'.repeat(2000));
       await small.end();
       expect(small.error).toMatchObject({ code: 'ETOOBIG' });
-      expect((small.error as Error).message).toMatch(/channel "v": a value of \d+ bytes \(with header\) > this importer's maxFrameBytes \(1024\)/);
+      expect((small.error as Error).message).toMatch(/channel "v": a value of \d+ bytes \(with header\) > this receiver's maxFrameBytes \(1024\)/);
       expect(errors.values).toEqual([]); // the connection is fine
 
       // Nothing lost, nothing twice: once the importer's final ACK is in, only the
       // big value is pending, waiting for a receiver that can take it.
       for (let i = 0; i < 500 && ch.pending !== 1; i++) await delay(10);
       expect(ch.pending).toBe(1);
-      expect(ch.dispatcher.queue.length).toBe(1);
+      expect(ch.dispatcher.queued).toBe(1);
       const big = p.connect({ maxFrameBytes: 4096 });
       const got = record(importChannel<string>(big.importer, 'v', 'recv'));
       await got.count(1);

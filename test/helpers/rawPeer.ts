@@ -76,7 +76,7 @@ export class RawPeer {
   }
 
   /** The importer's HELLO: `[0, version, options]`. */
-  hello(version = 1, options: Record<string, unknown> = { maxFrameBytes: 1 << 20, keepalive: 0 }): void {
+  hello(version = 2, options: Record<string, unknown> = { maxFrameBytes: 1 << 20, keepalive: 0 }): void {
     this.send([0, version, options]);
   }
 
@@ -146,4 +146,4 @@ export async function fakeExporter(onPeer: (peer: RawPeer) => void): Promise<{ u
 }
 
 /** Frame type numbers (docs/PROTOCOL.md), spelled out so the tests do not depend on src for them. */
-export const T = { Hello: 0, Open: 1, Data: 2, Ack: 3, End: 4, Cancel: 5, Error: 6, Ping: 7, Pong: 8, Bye: 9 } as const;
+export const T = { Hello: 0, Open: 1, Data: 2, Ack: 3, End: 4, Cancel: 5, Error: 6, Ping: 7, Pong: 8, Bye: 9, Receipt: 10, Replay: 11 } as const;

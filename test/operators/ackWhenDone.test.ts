@@ -14,7 +14,7 @@ describe('ackWhenDone', () => {
     const results = firstValueFrom(
       importChannel<number>(importer, 'jobs', 'recv', { ack: 'manual', size: 2, count: 10 }).pipe(
         ackWhenDone((v) => {
-          maxInFlight = Math.max(maxInFlight, ch.pending - ch.dispatcher.queue.length);
+          maxInFlight = Math.max(maxInFlight, ch.pending - ch.dispatcher.queued);
           return timer(5).pipe(map(() => v * 10));
         }),
         toArray(),

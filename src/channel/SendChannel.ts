@@ -1,10 +1,11 @@
 import { Observable, Subject } from 'rxjs';
-import { Dispatcher, type OverflowStrategy, type SyncPoint } from './Dispatcher.js';
-import { errorInfo } from './remoteError.js';
-import type { Signal } from './Signal.js';
-import { TRACK, type HasTrackable, type Trackable } from './Trackable.js';
+import { NetchanError } from '../errors/NetchanError.js';
+import { errorInfo } from '../errors/remoteError.js';
 import type { ValueCodec } from '../protocol/codec.js';
 import { DEFAULT_QUEUE_LIMIT } from '../protocol/limits.js';
+import type { Signal } from '../util/Signal.js';
+import { Dispatcher, type OverflowStrategy, type SyncPoint } from './Dispatcher.js';
+import { TRACK, type HasTrackable, type Trackable } from './Trackable.js';
 
 /** Options of a send queue (exported `'send'` channels and imported `'send'` channels). */
 export interface SendQueueConfig {
@@ -19,11 +20,15 @@ export interface SendQueueConfig {
 }
 
 /**
- * A channel whose values go out to importers. Returned by `exportChannel(…, 'send')`
+ * A channel whose values go out to receivers. Returned by `exportChannel(…, 'send')`
  * and (with one receiver) by `importChannel(…, 'send')`. `next(v)` sends `v` to
  * exactly one receiver; `complete()` ends every receiver after what was sent
  * before it; `error(e)` errors them. Subscribing observes the channel's own
  * end: it emits no values, completes on completion and errors on failure.
+ *
+ * `next()` throws a NetchanError when the value cannot be taken: `'EOVERFLOW'`
+ * (queue full), `'ETOOBIG'`/`'EINVAL'` (the value), or the channel's failure
+ * (`'ENOCHAN'`, `'EDIR'`, `'ECLOSED'` once its endpoint closed, …).
  */
 export class SendChannel<T> extends Subject<T> implements HasTrackable {
   /** @internal */
@@ -48,7 +53,8 @@ export class SendChannel<T> extends Subject<T> implements HasTrackable {
       pending: () => d.pending,
       syncPoint: (): SyncPoint => d.syncPoint(),
       label,
-      failure,
+      failure: () => d.failed ?? failure(),
+      broken: () => (d.state === 'errored' ? d.failed : null),
     };
   }
 
@@ -76,7 +82,14 @@ export class SendChannel<T> extends Subject<T> implements HasTrackable {
     return this.dispatcher.room.listen(() => subscriber.next(this.dispatcher.capacity));
   });
 
+  /** complete() or error() was called on this channel (then next() is ignored, as on any Subject). */
+  private endedByUser = false;
+
   override next(value: T): void {
+    if (this.endedByUser) return;
+    // Failed by the other side or by its endpoint closing: say so, rather than take a value that goes nowhere.
+    const failed = this.dispatcher.failed;
+    if (failed) throw failed;
     if (this.isStopped || this.dispatcher.state !== 'open') return;
     this.dispatcher.push(this.codec.encode(value, this.name, this.frameLimit));
   }
@@ -88,18 +101,36 @@ export class SendChannel<T> extends Subject<T> implements HasTrackable {
 
   override complete(): void {
     if (this.isStopped) return;
+    this.endedByUser = true;
     this.dispatcher.complete();
     super.complete();
   }
 
   override error(err: unknown): void {
     if (this.isStopped) return;
+    this.endedByUser = true;
     const info = errorInfo(err, this.name);
-    this.dispatcher.error((b) => {
-      b.session.sendError(b.id, info);
-      b.session.release(b.id);
-    });
+    this.dispatcher.error(info, new NetchanError(info.code as NetchanError['code'], info.message, { cause: err }));
     super.error(err);
+  }
+
+  /**
+   * @internal The endpoint closed: `next()` throws `'ECLOSED'` from now on;
+   * observers complete if every value was acknowledged, else error with `reason`.
+   */
+  endpointClosed(reason: NetchanError): void {
+    const pending = this.dispatcher.pending;
+    this.dispatcher.stop('closed', reason);
+    if (this.isStopped) return;
+    if (pending === 0) super.complete();
+    else super.error(reason);
+  }
+
+  /** @internal Ends observers without touching the queue (the subclass decided the queue's fate). */
+  protected settleObservers(error: NetchanError | null): void {
+    if (this.isStopped) return;
+    if (error) super.error(error);
+    else super.complete();
   }
 
   /** @internal */

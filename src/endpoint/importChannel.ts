@@ -1,6 +1,6 @@
 import { Observable } from 'rxjs';
-import type { Delivery } from './Delivery.js';
-import type { SendChannel } from './ExportedSendChannel.js';
+import type { Delivery } from '../channel/Delivery.js';
+import type { SendChannel } from '../channel/SendChannel.js';
 import type { ImportRecvConfig, ImportSendConfig, Importer } from './Importer.js';
 
 /**

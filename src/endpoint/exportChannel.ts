@@ -1,7 +1,7 @@
 import type { Observable } from 'rxjs';
-import type { Delivery } from './Delivery.js';
-import { ExportedRecvChannel, type ExportRecvConfig } from './ExportedRecvChannel.js';
-import { SendChannel, type SendQueueConfig } from './ExportedSendChannel.js';
+import type { Delivery } from '../channel/Delivery.js';
+import { ExportedRecvChannel, type ExportRecvConfig } from '../channel/ExportedRecvChannel.js';
+import { SendChannel, type SendQueueConfig } from '../channel/SendChannel.js';
 import type { Exporter } from './Exporter.js';
 
 /**
@@ -40,14 +40,14 @@ export function exportChannel<T>(
   dir: 'send' | 'recv',
   config: SendQueueConfig & ExportRecvConfig = {},
 ): SendChannel<T> | Observable<T> | Observable<Delivery<T>> {
-  const { progress, report } = exporter.settingsForChannels;
+  const { progress, report, budget } = exporter.forChannels;
   if (dir === 'send') {
     const ch = new SendChannel<T>(name, exporter.codec, progress, config, `channel "${name}"`, () => null);
     exporter.register(name, ch as SendChannel<unknown>);
     return ch;
   }
   if (dir !== 'recv') throw new TypeError(`exportChannel: direction must be 'send' or 'recv', got ${String(dir)}`);
-  const ch = new ExportedRecvChannel<T>(name, config, report);
+  const ch = new ExportedRecvChannel<T>(name, config, report, budget);
   exporter.register(name, ch as ExportedRecvChannel<unknown>);
   return ch;
 }

@@ -1,7 +1,7 @@
-import { NetchanError, type NetchanErrorCode } from '../errors/NetchanError.js';
+import { NetchanError, type NetchanErrorCode } from './NetchanError.js';
 
 const CODES: ReadonlySet<string> = new Set<NetchanErrorCode>([
-  'ENOCHAN', 'EDIR', 'EEXIST', 'ETIMEDOUT', 'EPROTO', 'ETOOBIG', 'ECLOSED', 'EAUTH', 'EOVERFLOW', 'EREMOTE',
+  'ENOCHAN', 'EDIR', 'EEXIST', 'ETIMEDOUT', 'EPROTO', 'ETOOBIG', 'ECLOSED', 'EAUTH', 'EOVERFLOW', 'EREMOTE', 'EINVAL',
 ]);
 
 /** Rebuilds an error received in an ERROR frame. Unknown codes become `'EREMOTE'`. */

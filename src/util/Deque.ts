@@ -27,6 +27,23 @@ export class Deque<T> {
     return item;
   }
 
+  /** The oldest item, without removing it. */
+  peek(): T | undefined {
+    return this.size === 0 ? undefined : this.items[this.head];
+  }
+
+  /** The item `i` places from the front (0 = oldest). */
+  at(i: number): T | undefined {
+    return i < 0 || i >= this.size ? undefined : this.items[(this.head + i) % this.items.length];
+  }
+
+  /** A copy of the items, oldest first. */
+  toArray(): T[] {
+    const out = new Array<T>(this.size);
+    for (let i = 0; i < this.size; i++) out[i] = this.items[(this.head + i) % this.items.length] as T;
+    return out;
+  }
+
   /** Puts `items` at the front, keeping their order. */
   unshiftAll(items: readonly T[]): void {
     for (let i = items.length - 1; i >= 0; i--) {

@@ -1,0 +1,71 @@
+import { asapScheduler, asyncScheduler, type SchedulerLike } from 'rxjs';
+import type { LinkSettings } from '../link/Link.js';
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_KEEPALIVE_MS,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_HELD_BYTES,
+  DEFAULT_WRITE_TIMEOUT_MS,
+} from '../protocol/limits.js';
+
+/** Options shared by Exporter and Importer. */
+export interface EndpointConfig {
+  /** Largest frame accepted or sent, in bytes. Defaults to 16 MiB (16,777,216). */
+  maxFrameBytes?: number;
+  /**
+   * Keepalive interval in ms on network transports (TCP, TLS, WebSocket): a PING
+   * goes out once nothing has arrived for this long, and the connection is
+   * dropped with `'ECLOSED'` when that PING is unanswered as long again (so a dead
+   * peer is noticed within twice the interval). `0` turns it off. Defaults to 15,000.
+   */
+  keepalive?: number;
+  /**
+   * Ms a new connection has to complete the handshake (the peer's HELLO) before
+   * it is closed with `'ETIMEDOUT'`. `0` disables it. Defaults to 10,000.
+   */
+  handshakeTimeout?: number;
+  /**
+   * Ms a peer may leave our writes unread while we have data for it (the socket's
+   * send buffer stays over its high-water mark) before the connection is closed
+   * with `'ETIMEDOUT'`. `0` disables it. Defaults to 20,000.
+   */
+  writeTimeout?: number;
+  /**
+   * Most bytes of received values held for a subscriber that has not come yet
+   * (an exported `'recv'` channel nobody subscribes to), across the endpoint. A
+   * binding whose value would go past it fails with `'EOVERFLOW'`; its sender
+   * keeps the value. Defaults to 64 MiB.
+   */
+  maxHeldBytes?: number;
+  /** Scheduler for every timer (keepalive, timeouts, reconnect). Defaults to `asyncScheduler`. */
+  scheduler?: SchedulerLike;
+  /**
+   * Scheduler for the per-tick write flush. Defaults to `asapScheduler` (the end of
+   * the current task). Both are virtualized inside `TestScheduler.run()`.
+   */
+  flushScheduler?: SchedulerLike;
+}
+
+export function linkSettings(config: EndpointConfig): LinkSettings {
+  return {
+    maxFrameBytes: config.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+    keepaliveMs: config.keepalive ?? DEFAULT_KEEPALIVE_MS,
+    handshakeTimeoutMs: config.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    writeTimeoutMs: config.writeTimeout ?? DEFAULT_WRITE_TIMEOUT_MS,
+    scheduler: config.scheduler ?? asyncScheduler,
+    flushScheduler: config.flushScheduler ?? config.scheduler ?? asapScheduler,
+  };
+}
+
+export function heldBudget(config: EndpointConfig): { used: number; max: number } {
+  return { used: 0, max: config.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES };
+}
+
+/** A random id (hex): session ids, resume tokens, exporter instances. */
+export function randomId(bytes = 16): string {
+  const b = new Uint8Array(bytes);
+  globalThis.crypto.getRandomValues(b);
+  let s = '';
+  for (const x of b) s += x.toString(16).padStart(2, '0');
+  return s;
+}

@@ -1,0 +1,123 @@
+import type { NetchanError } from '../errors/NetchanError.js';
+import { DATA_HEADER_MAX } from '../protocol/codec.js';
+import { MAX_INFLIGHT_BYTES } from '../protocol/limits.js';
+import { Deque } from '../util/Deque.js';
+import type { Session } from './Session.js';
+
+/**
+ * Who feeds an {@link Outbound}: a channel's queue (Dispatcher). The session
+ * tells it when acknowledgements free window, when the link can carry values
+ * again, and when the binding is over.
+ */
+export interface OutboundOwner {
+  /** Acknowledgements arrived: send more, and release the binding if it is finished. */
+  onAck(out: Outbound): void;
+  /** The binding may send again (a resumed session, a drained socket). */
+  onWritable(out: Outbound): void;
+  /**
+   * The binding is over before it finished: the receiver cancelled (`error`
+   * unset) or failed it, or the session ended. Values it had not had
+   * acknowledged go back to the queue (they are in `out.inflight`).
+   */
+  onLost(out: Outbound, error: NetchanError | undefined, cause: 'cancel' | 'error' | 'session'): void;
+}
+
+/**
+ * `'open'`: may carry more values. `'ended'`: no more values will be written
+ * (END sent, `count` reached, or a value refused), waiting for acknowledgements.
+ * `'gone'`: released (finished) or lost.
+ */
+export type OutboundState = 'open' | 'ended' | 'gone';
+
+/**
+ * The sending side of one binding: its window, the values in flight, and the
+ * cumulative sequence numbers. Values in flight are kept until acknowledged:
+ * they are what a resumed session sends again, and what goes back to the queue
+ * if the binding is lost.
+ */
+export class Outbound {
+  state: OutboundState = 'open';
+  /** Values written on this binding (the last one's sequence number). */
+  sent = 0;
+  /** Highest cumulative acknowledgement received. */
+  acked = 0;
+  readonly inflight = new Deque<Uint8Array>();
+  /** Bytes of the values in flight. */
+  inflightBytes = 0;
+
+  constructor(
+    readonly session: Session,
+    readonly id: number,
+    readonly channel: string,
+    readonly window: number,
+    /** Most values this binding may ever carry (`count`), or Infinity. */
+    readonly limit: number,
+    readonly owner: OutboundOwner,
+  ) {}
+
+  /** Values this binding may write now. */
+  get credit(): number {
+    if (this.state !== 'open' || !this.session.canSend) return 0;
+    // Besides the receiver's window (a count), keep the bytes in flight bounded
+    // so a large window of large values cannot pile up in memory (the receiver enforces it).
+    if (this.inflightBytes >= MAX_INFLIGHT_BYTES && this.sent > this.acked) return 0;
+    return Math.min(this.window - (this.sent - this.acked), this.limit - this.sent);
+  }
+
+  get unacked(): number {
+    return this.sent - this.acked;
+  }
+
+  /** Largest encoded value this binding's receiver accepts. */
+  get frameLimit(): number {
+    return this.session.frameLimit;
+  }
+
+  /** True when `payload` fits in one frame for this receiver. */
+  fits(payload: Uint8Array): boolean {
+    return payload.length + DATA_HEADER_MAX <= this.frameLimit;
+  }
+
+  send(payload: Uint8Array): void {
+    this.inflight.push(payload);
+    this.inflightBytes += payload.length;
+    this.sent++;
+    this.session.writeData(this, payload);
+    if (this.sent === this.limit) this.state = 'ended'; // count reached: the receiver completes by itself
+  }
+
+  /** Applies a cumulative acknowledgement; false if it acknowledges values never sent. */
+  ack(seq: number): boolean {
+    if (seq <= this.acked) return true;
+    if (seq > this.sent) return false;
+    for (let n = seq - this.acked; n > 0; n--) this.inflightBytes -= this.inflight.shift()!.length;
+    this.acked = seq;
+    return true;
+  }
+
+  /** No more values: END after those written; released once everything is acknowledged. */
+  end(): void {
+    if (this.state !== 'open') return; // `count` reached (the receiver completes by itself), refused or gone
+    this.state = 'ended';
+    this.session.endOutbound(this);
+  }
+
+  /**
+   * The next value is larger than this receiver accepts: fail the binding with
+   * 'ETOOBIG' (the value stays queued for another receiver). It ends once the
+   * receiver's CANCEL tells what it delivered.
+   */
+  refuse(payload: Uint8Array): void {
+    if (this.state !== 'open') return;
+    this.state = 'ended';
+    this.session.failOutbound(this, {
+      code: 'ETOOBIG',
+      message: `channel "${this.channel}": a value of ${payload.length + DATA_HEADER_MAX} bytes (with header) > this receiver's maxFrameBytes (${this.frameLimit})`,
+    });
+  }
+
+  /** True once no more values will be written and every one has been acknowledged. */
+  get finished(): boolean {
+    return this.state === 'ended' && this.sent === this.acked;
+  }
+}
