@@ -255,27 +255,36 @@ export class Exporter implements HasTrackable {
     if (auth && auth(options['auth'], link.remote) !== true) {
       throw new NetchanError('EAUTH', `importer at ${link.remote} was refused by the exporter's authenticate hook`);
     }
+    // A reconnecting importer names its session (id and secret token, chosen by it, so it can
+    // resume even if our answer to its first HELLO was lost) and how many reliable frames it got.
     const resume = options['resume'];
-    const found = isRecord(resume) ? this.resumable.get(String(resume['session'])) : undefined;
-    if (found && isRecord(resume) && resume['token'] === found.session.token) {
+    let named: { id: string; token: string; ctl: number } | null = null;
+    if (resume !== undefined) {
+      if (!isRecord(resume) || typeof resume['session'] !== 'string' || typeof resume['token'] !== 'string' || resume['session'].length > 64) {
+        throw new NetchanError('EPROTO', 'malformed HELLO frame: resume must be { session, token, ctl }');
+      }
       const ctl = resume['ctl'];
       if (typeof ctl !== 'number' || !Number.isSafeInteger(ctl) || ctl < 0) throw new NetchanError('EPROTO', 'malformed HELLO frame: resume.ctl');
+      named = { id: resume['session'], token: resume['token'], ctl };
+    }
+    const found = named ? this.resumable.get(named.id) : undefined;
+    if (found && named) {
+      if (found.session.token !== named.token) throw new NetchanError('EAUTH', `importer at ${link.remote} asked to resume a session with the wrong token`);
       this.takeOver(found, link);
-      link.sendHello({ session: found.id, token: found.session.token, resumed: true, ctl: found.session.log.received, instance: this.instance });
+      link.sendHello({ session: found.id, resumed: true, ctl: found.session.log.received, instance: this.instance });
       link.attach(found.session);
-      found.session.attach(link, ctl);
+      found.session.attach(link, named.ctl);
       return;
     }
     const session = new Session(this.host, 'listener');
-    const wantsResume = resume === true || isRecord(resume);
-    const id = randomId();
+    const id = named?.id ?? randomId();
     const client: Client = { session, id, since: this.settings.scheduler.now(), link, grace: null };
     this.clientsBySession.set(session, client);
-    if (wantsResume) {
-      session.id = id;
-      session.token = randomId();
-      this.resumable.set(id, client);
-      link.sendHello({ session: id, token: session.token, resumed: false, instance: this.instance });
+    if (named) {
+      session.id = named.id;
+      session.token = named.token;
+      this.resumable.set(named.id, client);
+      link.sendHello({ session: named.id, resumed: false, ctl: 0, instance: this.instance });
     } else {
       link.sendHello({ instance: this.instance });
     }

@@ -14,7 +14,7 @@ import { ImportedSendChannel } from '../channel/ImportedSendChannel.js';
 import type { SendQueueConfig } from '../channel/SendChannel.js';
 import { TRACK, type HasTrackable, type Trackable } from '../channel/Trackable.js';
 import { Signal } from '../util/Signal.js';
-import { linkSettings, type EndpointConfig } from './EndpointConfig.js';
+import { linkSettings, randomId, type EndpointConfig } from './EndpointConfig.js';
 import { linkStats } from './Exporter.js';
 import { backoff, type ReconnectConfig } from './ReconnectConfig.js';
 import { RecvImport } from './RecvImport.js';
@@ -112,8 +112,10 @@ export class Importer implements HasTrackable {
   private readonly dial: () => Connection;
   private session: Session;
   private link: Link | null = null;
-  /** The exporter's session id and resume token, once it issued them. */
-  private resumeAs: { id: string; token: string } | null = null;
+  /** The session's id and secret token (chosen here, so a resume works even if the exporter's first answer was lost); null without reconnect. */
+  private readonly resumeAs: { id: string; token: string } | null;
+  /** The exporter has answered a HELLO of this session at least once. */
+  private everOpen = false;
   private exporterInstance: string | null = null;
   private attempts = 0;
   private droppedAt = 0;
@@ -144,6 +146,7 @@ export class Importer implements HasTrackable {
     this.state$ = this.stateSubject.asObservable();
     this.reconnects$ = this.reconnectEvents.asObservable();
     this.reconnect = config.reconnect === true ? {} : config.reconnect ? config.reconnect : null;
+    this.resumeAs = this.reconnect === null ? null : { id: randomId(), token: randomId() };
     let first: Connection | null = typeof conn === 'function' ? null : conn;
     this.dial = typeof conn === 'function' ? conn : () => {
       if (first === null) throw new NetchanError('ECLOSED', 'cannot redial: this importer was given one connection; pass a function that returns a new Connection to reconnect');
@@ -309,7 +312,7 @@ export class Importer implements HasTrackable {
     }
     const link = new Link(conn, this.settings, this.codec, this.owner);
     this.link = link;
-    const resume = this.reconnect === null ? undefined : this.resumeAs ? { session: this.resumeAs.id, token: this.resumeAs.token, ctl: this.session.log.received } : true;
+    const resume = this.resumeAs ? { session: this.resumeAs.id, token: this.resumeAs.token, ctl: this.session.log.received } : undefined;
     link.sendHello({ ...(auth === undefined ? {} : { auth }), ...(resume === undefined ? {} : { resume }) });
     if (first) {
       link.attach(this.session);
@@ -323,14 +326,11 @@ export class Importer implements HasTrackable {
     const instance = typeof options['instance'] === 'string' ? options['instance'] : null;
     const restarted = this.exporterInstance !== null && instance !== this.exporterInstance;
     this.exporterInstance = instance;
-    const id = options['session'];
-    const token = options['token'];
-    const issued = typeof id === 'string' && typeof token === 'string' ? { id, token } : null;
     if (link.session === null) {
       // A reconnection: resume the session, or start a new one and bind every live import afresh.
-      const ctl = options['ctl'];
-      const resumed = options['resumed'] === true && this.resumeAs !== null && issued?.id === this.resumeAs.id;
+      const resumed = options['resumed'] === true && this.resumeAs !== null && options['session'] === this.resumeAs.id;
       if (resumed) {
+        const ctl = options['ctl'];
         if (typeof ctl !== 'number' || !Number.isSafeInteger(ctl) || ctl < 0) throw new NetchanError('EPROTO', 'malformed HELLO frame: ctl');
         link.attach(this.session);
         this.session.attach(link, ctl);
@@ -343,7 +343,6 @@ export class Importer implements HasTrackable {
         for (const r of [...this.recvs]) r.bind(this.session);
         for (const s of [...this.sends]) s.bind(this.session);
       }
-      this.resumeAs = issued;
       const event: ReconnectEvent = {
         type: resumed ? 'resumed' : 'new-session',
         exporterRestarted: restarted,
@@ -351,12 +350,14 @@ export class Importer implements HasTrackable {
         downtime: this.settings.scheduler.now() - this.droppedAt,
       };
       this.attempts = 0;
+      this.everOpen = true;
       this.setState('open');
       this.reconnectEvents.next(event);
       this.progress.emit();
       return;
     }
-    this.resumeAs = issued;
+    this.attempts = 0;
+    this.everOpen = true;
     this.setState('open');
   }
 
@@ -366,7 +367,7 @@ export class Importer implements HasTrackable {
     if (this.closing) return this.finish(undefined);
     const refused = err !== undefined && (err.code === 'EAUTH' || (err.code === 'EPROTO' && !link.established));
     if (this.reconnect !== null && !refused && link.byeReason !== ByeReason.Disconnect) {
-      if (link.established || this.state === 'open') {
+      if (link.established || this.everOpen) {
         // Each gap shows on errors$, a goodbye from a restarting exporter too.
         if (err === undefined) this.errors.next(new NetchanError('ECLOSED', `${link.remote} closed the connection; reconnecting`));
         this.droppedAt = this.settings.scheduler.now();

@@ -1,11 +1,10 @@
 import { Subject, asyncScheduler, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { FRAME_NAMES } from '../protocol/frame.js';
 import type { Connection, ConnectionHandler } from '../transport/Connection.js';
 
 /** Bytes of a frame's length prefix (u32, big-endian). */
 const LENGTH_BYTES = 4;
 
-/** Names of the frame types, for {@link VirtualFrame.type}. Mirrors docs/PROTOCOL.md. */
-const FRAME_NAMES = ['HELLO', 'OPEN', 'DATA', 'ACK', 'END', 'CANCEL', 'ERROR', 'PING', 'PONG', 'BYE'] as const;
 
 /** One frame crossing a {@link virtualPipe}, as `trace` and `dropOn` see it. */
 export interface VirtualFrame {
@@ -15,7 +14,7 @@ export interface VirtualFrame {
   readonly from: 'a' | 'b';
   /** 1-based number of the frame, counting both directions in order of arrival. */
   readonly index: number;
-  /** `'HELLO'`, `'OPEN'`, `'DATA'`, `'ACK'`, `'END'`, `'CANCEL'`, `'ERROR'`, `'PING'`, `'PONG'`, `'BYE'`, or `'?'`. */
+  /** `'HELLO'`, `'OPEN'`, `'DATA'`, `'ACK'`, `'END'`, `'CANCEL'`, `'ERROR'`, `'PING'`, `'PONG'`, `'BYE'`, `'RECEIPT'`, `'REPLAY'`, or `'?'`. */
   readonly type: string;
   /** The frame's bytes, length prefix included. */
   readonly bytes: Uint8Array;

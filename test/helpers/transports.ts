@@ -125,10 +125,11 @@ export async function openPair(
   const dial = await TRANSPORT_DEFS[name].serve(exporter);
   const importers: Importer[] = [];
   const connect = (cfg: ImporterConfig = config.importer ?? {}): ImporterLink => {
-    const conn = new CuttableConnection(dial());
-    const importer = new Importer(conn, cfg);
+    // A dialer, so an importer with `reconnect` can redial; cut() drops its current connection.
+    let conn: CuttableConnection | null = null;
+    const importer = new Importer(() => (conn = new CuttableConnection(dial())), cfg);
     importers.push(importer);
-    return { importer, cut: () => conn.cut() };
+    return { importer, cut: () => conn?.cut() };
   };
   const first = connect();
   let closed: Promise<void> | null = null;
