@@ -156,6 +156,41 @@ const cases: Case[] = [
     bind: true,
     act: (p) => p.send([T.Ack, 1, 10]),
   },
+  // Every numeric field of every frame is checked before use (NaN once switched a window off).
+  ...(
+    [
+      ['an OPEN whose size is NaN', [T.Open, 3, 'sink', 1, Number.NaN, -1], /size must be an unsigned integer, got NaN/],
+      ['an OPEN whose size is a float', [T.Open, 3, 'sink', 1, 1.5, -1], /size must be an unsigned integer, got 1.5/],
+      ['an OPEN whose count is -2', [T.Open, 3, 'sink', 1, 4, -2], /count must be an unsigned integer, got -2/],
+      ['an OPEN whose id is past 2^53', [T.Open, 2 ** 60, 'sink', 1, 4, -1], /id must be an unsigned integer/],
+      ['an OPEN whose direction is 7', [T.Open, 3, 'sink', 7, 4, -1], /dir must be 0 or 1/],
+      ['an END whose total is a string', [T.End, 1, 'ten'], /total must be an unsigned integer, got the string "ten"/],
+      ['a CANCEL whose ack is negative', [T.Cancel, 1, -1], /acked must be an unsigned integer, got -1/],
+      ['an ERROR whose count is Infinity', [T.Error, 1, 'EPROTO', 'x', Number.POSITIVE_INFINITY], /n must be an unsigned integer, got Infinity/],
+      ['a RECEIPT for more frames than were sent', [T.Receipt, 1_000_000], /RECEIPT 1000000 for 0 reliable frame\(s\) sent/],
+      ['a REPLAY whose seq is nil', [T.Replay, 1, null, 3], /seq must be an unsigned integer, got nil/],
+      ['a PING whose receipt is a float', [T.Ping, 0.5], /receipt must be an unsigned integer, got 0.5/],
+      ['a CANCEL that acknowledges more than was sent', [T.Cancel, 1, 99], /acknowledging 99 for binding 1 of channel "jobs", which was sent only 3/],
+    ] as const
+  ).map(
+    ([name, frame, message]): Case => ({ name, code: 'EPROTO', message, visible: true, bind: true, act: (p) => p.send(frame) }),
+  ),
+  {
+    name: 'a HELLO whose maxFrameBytes is NaN',
+    code: 'EPROTO',
+    message: /maxFrameBytes must be an unsigned integer, got NaN/,
+    visible: true,
+    bind: false,
+    act: (p) => p.hello(2, { maxFrameBytes: Number.NaN }),
+  },
+  {
+    name: 'a 16 MiB length prefix before the handshake: refused from the header, nothing reserved',
+    code: 'ETOOBIG',
+    message: /16777216 bytes > maxFrameBytes \(4096\)/,
+    visible: true,
+    bind: false,
+    act: (p) => p.sendRaw(Uint8Array.from([1, 0, 0, 0])),
+  },
   {
     name: 'sending past the window',
     code: 'EPROTO',
@@ -243,6 +278,43 @@ describe('bad input over a real TCP socket', () => {
     expect(got.values).toEqual(range(JOBS));
     expect(goodErrors.values).toEqual([]);
     expect(exporter.clients.length).toBe(1);
+  });
+
+  it("a peer cannot choose the code we report: a connection ERROR with code 'EVIL' shows as 'EREMOTE'", async () => {
+    peer = await RawPeer.connect(url);
+    peer.hello();
+    peer.send([T.Error, 0, 'EVIL', 'i made this up']);
+    await peer.whenClosed();
+    await exporterErrors.count(1);
+    expect(exporterErrors.values[0]).toMatchObject({ code: 'EREMOTE' });
+    expect(exporterErrors.values[0]!.message).toMatch(/i made this up/);
+  });
+
+  it('a peer that drips a frame one byte at a time is dropped by keepalive (bytes alone do not count as alive)', async () => {
+    const e = new Exporter({ keepalive: 60 });
+    const errs = record(e.errors$);
+    const { url: u } = await e.listen('tcp://127.0.0.1:0');
+    const drip = await RawPeer.connect(u);
+    try {
+      drip.hello();
+      const frame = frameBytes([T.Open, 1, 'x'.repeat(200), 0, 1, -1]);
+      let i = 0;
+      const timer = setInterval(() => {
+        if (i < frame.length && !drip.closed) drip.sendRaw(frame.subarray(i, ++i));
+      }, 10);
+      try {
+        await drip.whenClosed(3_000); // 2 × 60 ms after HELLO, not after the last byte
+      } finally {
+        clearInterval(timer);
+      }
+      expect(i).toBeLessThan(frame.length);
+      await errs.count(1);
+      expect(errs.values[0]).toMatchObject({ code: 'ECLOSED' });
+      expect(errs.values[0]!.message).toMatch(/PING unanswered/);
+    } finally {
+      drip.destroy();
+      await e.close();
+    }
   });
 
   it('many offenders at once do not disturb each other or the good importer', async () => {

@@ -181,7 +181,8 @@ export class Importer implements HasTrackable {
         return n;
       },
       syncPoint: (): SyncPoint => [...this.sends].flatMap((s) => s.dispatcher.syncPoint()),
-      failure: () => this.failure(),
+      // A send import refused or failed by the exporter keeps its values pending: they will never be acknowledged.
+      failure: () => this.failure() ?? [...this.sends].find((s) => s.dispatcher.state === 'errored' && s.pending > 0)?.dispatcher.failed ?? null,
     };
     this.auth = config.auth;
     this.session = new Session(this.host, 'dialer');
