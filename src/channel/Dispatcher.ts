@@ -1,5 +1,5 @@
 import { NetchanError } from '../errors/NetchanError.js';
-import type { Outbound, OutboundOwner } from '../session/Outbound.js';
+import type { SendLane, SendLaneOwner } from './Lane.js';
 import { Deque } from '../util/Deque.js';
 import { Signal } from '../util/Signal.js';
 
@@ -7,7 +7,7 @@ import { Signal } from '../util/Signal.js';
 export type OverflowStrategy = 'error' | 'drop-oldest' | 'drop-newest';
 
 /** A moment in a sync: each live binding and how much had been sent on it. */
-export type SyncPoint = ReadonlyArray<readonly [Outbound, number]>;
+export type SyncPoint = ReadonlyArray<readonly [SendLane, number]>;
 
 /**
  * `'open'`: takes values. `'completing'`: complete() was called, the queue is
@@ -22,9 +22,9 @@ export type DispatcherState = 'open' | 'completing' | 'done' | 'errored' | 'clos
  * binding, round-robin among those with window left. Values a lost binding had
  * not had acknowledged go back to the front of the queue.
  */
-export class Dispatcher implements OutboundOwner {
+export class Dispatcher implements SendLaneOwner {
   private readonly queue = new Deque<Uint8Array>();
-  private readonly bindings: Outbound[] = [];
+  private readonly bindings: SendLane[] = [];
   /** Fires when acknowledgements or losses change what drain/sync wait for. */
   readonly progress = new Signal();
   /** Fires when queue room grows (for pacing producers). */
@@ -114,10 +114,9 @@ export class Dispatcher implements OutboundOwner {
   }
 
   /** A binding arrived: give it queued values (or the channel's error, if it failed). */
-  attach(b: Outbound): void {
+  attach(b: SendLane): void {
     if (this.failure !== null) {
-      b.session.failOutbound(b, this.failure);
-      b.session.releaseOutbound(b);
+      b.fail(this.failure);
       return;
     }
     this.bindings.push(b);
@@ -125,23 +124,22 @@ export class Dispatcher implements OutboundOwner {
     if (this.stateNow === 'done' || this.stateNow === 'closed' || (this.stateNow === 'completing' && this.queue.length === 0)) b.end();
   }
 
-  // ---- OutboundOwner ----
+  // ---- SendLaneOwner ----
 
-  onAck(b: Outbound): void {
+  onAck(b: SendLane): void {
     this.pump(b);
     this.settle(b);
     this.notify();
   }
 
-  onWritable(b: Outbound): void {
+  onWritable(b: SendLane): void {
     this.pump(b);
   }
 
   /** A binding went away: its unacknowledged values go back to the front of the queue for the others. */
-  onLost(b: Outbound): void {
+  onLost(b: SendLane): void {
     this.remove(b);
-    const back = b.inflight.drainAll();
-    b.inflightBytes = 0;
+    const back = b.takeUnacked();
     if (back.length > 0 && this.failure === null) {
       this.queue.unshiftAll(back);
       for (const other of this.bindings) this.pump(other);
@@ -165,10 +163,7 @@ export class Dispatcher implements OutboundOwner {
     this.stateNow = 'errored';
     this.reason = reason;
     this.failure = info;
-    for (const b of this.bindings.splice(0)) {
-      b.session.failOutbound(b, info);
-      b.session.releaseOutbound(b);
-    }
+    for (const b of this.bindings.splice(0)) b.fail(info);
     this.queue.clear();
     this.notify();
   }
@@ -205,7 +200,7 @@ export class Dispatcher implements OutboundOwner {
     if (this.ownerProgress.observed) this.ownerProgress.emit();
   }
 
-  private pump(b: Outbound): void {
+  private pump(b: SendLane): void {
     const q = this.queue;
     if (q.length === 0) return;
     // Silly-window avoidance: with more queued than the window has room for and
@@ -232,9 +227,9 @@ export class Dispatcher implements OutboundOwner {
   }
 
   /** Releases a binding that has ended and has nothing unacknowledged. */
-  private settle(b: Outbound): void {
+  private settle(b: SendLane): void {
     if (!b.finished || !this.remove(b)) return;
-    b.session.releaseOutbound(b);
+    b.release();
   }
 
   private maybeFinish(): void {
@@ -245,14 +240,14 @@ export class Dispatcher implements OutboundOwner {
   }
 
   /** Takes `b` out of the bindings; false if it was not there. */
-  private remove(b: Outbound): boolean {
+  private remove(b: SendLane): boolean {
     const i = this.bindings.indexOf(b);
     if (i < 0) return false;
     this.bindings.splice(i, 1);
     return true;
   }
 
-  private pick(): Outbound | null {
+  private pick(): SendLane | null {
     const bs = this.bindings;
     const n = bs.length;
     for (let i = 0; i < n; i++) {

@@ -1,6 +1,6 @@
 import { Observable, Subject, type Subscriber } from 'rxjs';
 import type { NetchanError } from '../errors/NetchanError.js';
-import type { Inbound, InboundSink } from '../session/Inbound.js';
+import type { RecvLane, RecvSink } from './Lane.js';
 import { Deque } from '../util/Deque.js';
 import type { Delivery } from './Delivery.js';
 
@@ -27,7 +27,7 @@ export interface HeldBudget {
 }
 
 interface Held {
-  inbound: Inbound;
+  inbound: RecvLane;
   value: unknown;
   seq: number;
   bytes: number;
@@ -43,10 +43,10 @@ interface Held {
  * never acknowledged, so they are still the sender's to send again).
  * @internal
  */
-export class ExportedRecvChannel<T> extends Observable<T> implements InboundSink {
+export class ExportedRecvChannel<T> extends Observable<T> implements RecvSink {
   private readonly out = new Subject<unknown>();
   private readonly held = new Deque<Held>();
-  readonly inbounds = new Set<Inbound>();
+  readonly inbounds = new Set<RecvLane>();
   private everBound = false;
   private finished: { error?: NetchanError } | null = null;
   private ended = false;
@@ -68,7 +68,7 @@ export class ExportedRecvChannel<T> extends Observable<T> implements InboundSink
     this.keepOpen = config.keepOpen === true;
   }
 
-  addInbound(inb: Inbound): void {
+  addInbound(inb: RecvLane): void {
     this.inbounds.add(inb);
     this.everBound = true;
   }
@@ -80,9 +80,9 @@ export class ExportedRecvChannel<T> extends Observable<T> implements InboundSink
     return n;
   }
 
-  // ---- InboundSink ----
+  // ---- RecvSink ----
 
-  value(value: unknown, seq: number, inbound: Inbound, bytes: number): boolean {
+  value(value: unknown, seq: number, inbound: RecvLane, bytes: number): boolean {
     if (this.finished !== null) return true;
     if (this.held.length > 0 || !this.out.observed) {
       if (this.budget.used + bytes > this.budget.max) return false;
@@ -94,19 +94,19 @@ export class ExportedRecvChannel<T> extends Observable<T> implements InboundSink
     return true;
   }
 
-  end(inbound: Inbound): void {
+  end(inbound: RecvLane): void {
     this.inbounds.delete(inbound);
     if (!this.keepOpen && this.inbounds.size === 0 && this.everBound) this.finish();
   }
 
-  error(error: NetchanError, inbound: Inbound): void {
+  error(error: NetchanError, inbound: RecvLane): void {
     this.inbounds.delete(inbound);
     if (this.keepOpen) this.report(error);
     else this.finish(error);
   }
 
   /** The binding's session ended, or it was refused: it no longer counts as a sender, and what it sent and nobody took is let go. */
-  lost(inbound: Inbound): void {
+  lost(inbound: RecvLane): void {
     this.inbounds.delete(inbound);
     if (this.held.length === 0) return;
     const keep = this.held.drainAll().filter((h) => {
@@ -119,7 +119,7 @@ export class ExportedRecvChannel<T> extends Observable<T> implements InboundSink
 
   /** Completes the channel (hangup); importers sending into it are told to stop. */
   hangup(): void {
-    for (const inb of [...this.inbounds]) inb.session.cancelInbound(inb);
+    for (const inb of [...this.inbounds]) inb.cancel();
     this.inbounds.clear();
     this.finish();
   }
@@ -131,7 +131,7 @@ export class ExportedRecvChannel<T> extends Observable<T> implements InboundSink
     this.finish();
   }
 
-  private emit(inbound: Inbound, value: unknown, seq: number): void {
+  private emit(inbound: RecvLane, value: unknown, seq: number): void {
     if (this.manual) {
       const delivery: Delivery<unknown> = { value, seq, ack: () => inbound.ack(seq) };
       this.out.next(delivery);

@@ -10,7 +10,7 @@ import { dialerFor, parseUrl } from '../transport/registry.js';
 import { Link, type LinkOwner, type LinkSettings } from '../link/Link.js';
 import { Session, type SessionHost } from '../session/Session.js';
 import type { SyncPoint } from '../channel/Dispatcher.js';
-import { ImportedSendChannel } from '../channel/ImportedSendChannel.js';
+import { ImportedSendChannel } from './ImportedSendChannel.js';
 import type { SendQueueConfig } from '../channel/SendChannel.js';
 import { TRACK, type HasTrackable, type Trackable } from '../channel/Trackable.js';
 import { Signal } from '../util/Signal.js';

@@ -1,7 +1,7 @@
 import type { Subscriber } from 'rxjs';
 import type { NetchanError } from '../errors/NetchanError.js';
 import type { Delivery } from '../channel/Delivery.js';
-import type { Inbound, InboundSink } from '../session/Inbound.js';
+import type { RecvLane, RecvSink } from '../channel/Lane.js';
 import type { Session } from '../session/Session.js';
 
 /**
@@ -10,8 +10,8 @@ import type { Session } from '../session/Session.js';
  * is left of its `count`.
  * @internal
  */
-export class RecvImport implements InboundSink {
-  inbound: Inbound | null = null;
+export class RecvImport implements RecvSink {
+  inbound: RecvLane | null = null;
   /** Values delivered so far, over every binding. */
   private delivered = 0;
   private over = false;
@@ -41,7 +41,7 @@ export class RecvImport implements InboundSink {
     this.forget(this);
     const inb = this.inbound;
     this.inbound = null;
-    if (inb) inb.session.cancelInbound(inb);
+    inb?.cancel();
   }
 
   /** importer.hangup(name): unbind, then complete. */
@@ -50,9 +50,9 @@ export class RecvImport implements InboundSink {
     this.subscriber.complete();
   }
 
-  // ---- InboundSink ----
+  // ---- RecvSink ----
 
-  value(value: unknown, seq: number, inb: Inbound): void {
+  value(value: unknown, seq: number, inb: RecvLane): void {
     if (inb !== this.inbound) return;
     this.delivered++;
     if (this.manual) {
@@ -65,15 +65,15 @@ export class RecvImport implements InboundSink {
     }
   }
 
-  end(inb: Inbound): void {
+  end(inb: RecvLane): void {
     if (inb === this.inbound) this.finish(null);
   }
 
-  error(error: NetchanError, inb: Inbound): void {
+  error(error: NetchanError, inb: RecvLane): void {
     if (inb === this.inbound) this.finish(error);
   }
 
-  lost(inb: Inbound, error: NetchanError | undefined): void {
+  lost(inb: RecvLane, error: NetchanError | undefined): void {
     if (inb === this.inbound) this.finish(error ?? null);
   }
 

@@ -5,7 +5,7 @@ import type { ValueCodec } from '../protocol/codec.js';
 import { countField, optionalUint, uintField } from '../protocol/fields.js';
 import { ByeReason, FrameType } from '../protocol/frame.js';
 import { FrameDecoder } from '../protocol/FrameDecoder.js';
-import { FrameWriter } from '../protocol/FrameWriter.js';
+import { FrameWriter } from './FrameWriter.js';
 import { HANDSHAKE_MAX_FRAME_BYTES, MAX_CONGESTED_CONTROL_BYTES, PROTOCOL_VERSION } from '../protocol/limits.js';
 import type { Session, SessionLink } from '../session/Session.js';
 import type { Connection, ConnectionHandler } from '../transport/Connection.js';

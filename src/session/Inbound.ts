@@ -1,23 +1,8 @@
+import type { RecvLane, RecvSink } from '../channel/Lane.js';
 import { NetchanError } from '../errors/NetchanError.js';
 import { MAX_INFLIGHT_BYTES } from '../protocol/limits.js';
 import { Deque } from '../util/Deque.js';
 import type { Session } from './Session.js';
-
-/** Where an {@link Inbound} delivers. */
-export interface InboundSink {
-  /**
-   * A value arrived; `seq` is its 1-based sequence number on the binding and
-   * `bytes` its encoded size. Return `false` to refuse it (the sink cannot hold
-   * more): the binding then fails with `'EOVERFLOW'` and the sender keeps it.
-   */
-  value(value: unknown, seq: number, inbound: Inbound, bytes: number): boolean | void;
-  /** The sender ended the binding (END, or `count` values received). */
-  end(inbound: Inbound): void;
-  /** The binding failed: the sender's error, or a refusal. */
-  error(error: NetchanError, inbound: Inbound): void;
-  /** The session ended under the binding: `error` unset when it closed cleanly. */
-  lost(inbound: Inbound, error: NetchanError | undefined): void;
-}
 
 /**
  * `'open'`: receiving. `'ending'`: the sender's END (or `count`) is known and
@@ -32,7 +17,7 @@ export type InboundState = 'open' | 'ending' | 'gone';
  * highest sequence whose value (and every one before it) was delivered or, in
  * manual mode, processed.
  */
-export class Inbound {
+export class Inbound implements RecvLane {
   state: InboundState = 'open';
   /** Highest sequence received (values arrive in order). */
   received = 0;
@@ -62,7 +47,7 @@ export class Inbound {
     readonly window: number,
     /** Values to receive before completing (`count`), or Infinity. */
     readonly limit: number,
-    public sink: InboundSink,
+    public sink: RecvSink,
   ) {
     this.earlyAckAt = Math.max(32, window >> 1);
     this.endAt = limit;
@@ -128,6 +113,10 @@ export class Inbound {
     } else {
       (this.early ??= new Set()).add(seq);
     }
+  }
+
+  cancel(): void {
+    this.session.cancelInbound(this);
   }
 
   /** Records that an ACK for `ackable` went out; returns the sequence to write, or 0 for none. */

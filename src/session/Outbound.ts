@@ -1,33 +1,8 @@
-import type { NetchanError } from '../errors/NetchanError.js';
+import type { LaneState, SendLane, SendLaneOwner } from '../channel/Lane.js';
 import { DATA_HEADER_MAX } from '../protocol/codec.js';
 import { MAX_INFLIGHT_BYTES } from '../protocol/limits.js';
 import { Deque } from '../util/Deque.js';
 import type { Session } from './Session.js';
-
-/**
- * Who feeds an {@link Outbound}: a channel's queue (Dispatcher). The session
- * tells it when acknowledgements free window, when the link can carry values
- * again, and when the binding is over.
- */
-export interface OutboundOwner {
-  /** Acknowledgements arrived: send more, and release the binding if it is finished. */
-  onAck(out: Outbound): void;
-  /** The binding may send again (a resumed session, a drained socket). */
-  onWritable(out: Outbound): void;
-  /**
-   * The binding is over before it finished: the receiver cancelled (`error`
-   * unset) or failed it, or the session ended. Values it had not had
-   * acknowledged go back to the queue (they are in `out.inflight`).
-   */
-  onLost(out: Outbound, error: NetchanError | undefined, cause: 'cancel' | 'error' | 'session'): void;
-}
-
-/**
- * `'open'`: may carry more values. `'ended'`: no more values will be written
- * (END sent, `count` reached, or a value refused), waiting for acknowledgements.
- * `'gone'`: released (finished) or lost.
- */
-export type OutboundState = 'open' | 'ended' | 'gone';
 
 /**
  * The sending side of one binding: its window, the values in flight, and the
@@ -35,8 +10,8 @@ export type OutboundState = 'open' | 'ended' | 'gone';
  * they are what a resumed session sends again, and what goes back to the queue
  * if the binding is lost.
  */
-export class Outbound {
-  state: OutboundState = 'open';
+export class Outbound implements SendLane {
+  state: LaneState = 'open';
   /** Values written on this binding (the last one's sequence number). */
   sent = 0;
   /** Highest cumulative acknowledgement received. */
@@ -52,7 +27,7 @@ export class Outbound {
     readonly window: number,
     /** Most values this binding may ever carry (`count`), or Infinity. */
     readonly limit: number,
-    readonly owner: OutboundOwner,
+    readonly owner: SendLaneOwner,
   ) {}
 
   /** Values this binding may write now. */
@@ -119,5 +94,19 @@ export class Outbound {
   /** True once no more values will be written and every one has been acknowledged. */
   get finished(): boolean {
     return this.state === 'ended' && this.sent === this.acked;
+  }
+
+  fail(error: { code: string; message: string }): void {
+    this.session.failOutbound(this, error);
+    this.session.releaseOutbound(this);
+  }
+
+  release(): void {
+    this.session.releaseOutbound(this);
+  }
+
+  takeUnacked(): Uint8Array[] {
+    this.inflightBytes = 0;
+    return this.inflight.drainAll();
   }
 }

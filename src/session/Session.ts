@@ -1,15 +1,15 @@
 import { NetchanError } from '../errors/NetchanError.js';
 import type { ValueCodec } from '../protocol/codec.js';
 import { FrameType, WireDir } from '../protocol/frame.js';
-import type { FrameWriter } from '../protocol/FrameWriter.js';
 import { ControlLog } from './ControlLog.js';
-import { Inbound, type InboundSink } from './Inbound.js';
-import { Outbound, type OutboundOwner } from './Outbound.js';
+import type { RecvSink, SendLaneOwner } from '../channel/Lane.js';
+import { Inbound } from './Inbound.js';
+import { Outbound } from './Outbound.js';
 
 /** What a peer's OPEN binds to on this side: a queue that sends (`'send'`), or a sink that receives (`'recv'`). */
 export type OpenTarget =
-  | { readonly dir: 'send'; readonly owner: OutboundOwner; attach(out: Outbound): void }
-  | { readonly dir: 'recv'; readonly sink: InboundSink; attach(inb: Inbound): void };
+  | { readonly dir: 'send'; readonly owner: SendLaneOwner; attach(out: Outbound): void }
+  | { readonly dir: 'recv'; readonly sink: RecvSink; attach(inb: Inbound): void };
 
 /** What a session needs from its endpoint (Exporter or Importer). */
 export interface SessionHost {
@@ -28,9 +28,20 @@ export interface SessionHost {
   report(err: NetchanError): void;
 }
 
+/** How a session writes frames: the link's batching writer. */
+export interface FrameSink {
+  data(id: number, payload: Uint8Array): void;
+  ack(id: number, seq: number): void;
+  control(frame: readonly unknown[]): void;
+  /** Makes sure a flush happens at the end of this tick. */
+  schedule(): void;
+  /** Writes what is batched now. */
+  flush(): void;
+}
+
 /** What a session needs from the link (connection) it is attached to. */
 export interface SessionLink {
-  readonly writer: FrameWriter;
+  readonly writer: FrameSink;
   /** The transport's send buffer is over its high-water mark: hold values and acknowledgements. */
   readonly congested: boolean;
   readonly remote: string;
@@ -170,7 +181,7 @@ export class Session {
   // ---- bindings this side opens ----
 
   /** Opens a binding on which this side receives the peer's channel `name`. */
-  openInbound(name: string, window: number, count: number, sink: InboundSink): Inbound {
+  openInbound(name: string, window: number, count: number, sink: RecvSink): Inbound {
     const inb = new Inbound(this, this.allocate(), name, window, count < 0 ? Infinity : count, sink);
     this.bindings.set(inb.id, inb);
     this.reliable([FrameType.Open, inb.id, name, WireDir.Recv, window, count]);
@@ -178,7 +189,7 @@ export class Session {
   }
 
   /** Opens a binding on which this side sends into the peer's channel `name`; the caller attaches it to its queue. */
-  openOutbound(name: string, window: number, count: number, owner: OutboundOwner): Outbound {
+  openOutbound(name: string, window: number, count: number, owner: SendLaneOwner): Outbound {
     const out = new Outbound(this, this.allocate(), name, window, count < 0 ? Infinity : count, owner);
     this.bindings.set(out.id, out);
     this.reliable([FrameType.Open, out.id, name, WireDir.Send, window, count]);

@@ -1,8 +1,8 @@
 import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 import type { Connection } from '../transport/Connection.js';
-import type { ValueCodec } from './codec.js';
-import { FrameType, LENGTH_BYTES } from './frame.js';
-import { cutMessages, MAX_MESSAGE_BYTES } from './framing.js';
+import type { ValueCodec } from '../protocol/codec.js';
+import { FrameType, LENGTH_BYTES } from '../protocol/frame.js';
+import { cutMessages, MAX_MESSAGE_BYTES } from '../protocol/framing.js';
 
 const INITIAL = 16 * 1024;
 /** Batch size that is written at once rather than at the end of the tick. */

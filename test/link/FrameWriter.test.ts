@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decode } from '@msgpack/msgpack';
 import { asapScheduler } from 'rxjs';
 import { FrameDecoder } from '../../src/protocol/FrameDecoder.js';
-import { FrameWriter } from '../../src/protocol/FrameWriter.js';
+import { FrameWriter } from '../../src/link/FrameWriter.js';
 import { ValueCodec } from '../../src/protocol/codec.js';
 import { FrameType } from '../../src/protocol/frame.js';
 import type { Connection } from '../../src/index.js';

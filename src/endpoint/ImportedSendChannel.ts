@@ -1,9 +1,9 @@
+import type { SendLane, SendLaneOwner } from '../channel/Lane.js';
+import { SendChannel, type SendQueueConfig } from '../channel/SendChannel.js';
 import type { NetchanError } from '../errors/NetchanError.js';
 import type { ValueCodec } from '../protocol/codec.js';
-import type { Outbound, OutboundOwner } from '../session/Outbound.js';
 import type { Session } from '../session/Session.js';
 import type { Signal } from '../util/Signal.js';
-import { SendChannel, type SendQueueConfig } from './SendChannel.js';
 
 /** What an imported send channel tells its Importer. */
 export interface ImportedSendHost {
@@ -20,8 +20,8 @@ export interface ImportedSendHost {
  * in flight go back to the front of the queue first).
  * @internal
  */
-export class ImportedSendChannel<T> extends SendChannel<T> implements OutboundOwner {
-  outbound: Outbound | null = null;
+export class ImportedSendChannel<T> extends SendChannel<T> implements SendLaneOwner {
+  outbound: SendLane | null = null;
   private accepted = 0;
   private session: Session | null = null;
   readonly limit: number;
@@ -72,18 +72,18 @@ export class ImportedSendChannel<T> extends SendChannel<T> implements OutboundOw
     return this.session?.frameLimit ?? this.codec.maxFrameBytes;
   }
 
-  // ---- OutboundOwner ----
+  // ---- SendLaneOwner ----
 
-  onAck(out: Outbound): void {
+  onAck(out: SendLane): void {
     this.dispatcher.onAck(out);
     this.checkDone();
   }
 
-  onWritable(out: Outbound): void {
+  onWritable(out: SendLane): void {
     this.dispatcher.onWritable(out);
   }
 
-  onLost(out: Outbound, error: NetchanError | undefined, cause: 'cancel' | 'error' | 'session'): void {
+  onLost(out: SendLane, error: NetchanError | undefined, cause: 'cancel' | 'error' | 'session'): void {
     this.delivered += out.acked;
     if (out === this.outbound) this.outbound = null;
     this.dispatcher.onLost(out);
