@@ -38,7 +38,7 @@ export class SendChannel<T> extends Subject<T> implements HasTrackable {
   /** @internal */
   constructor(
     readonly name: string,
-    protected readonly codec: ValueCodec,
+    protected codec: ValueCodec,
     ownerProgress: Signal,
     config: SendQueueConfig,
     label: string,

@@ -180,17 +180,17 @@ export class Session {
 
   // ---- bindings this side opens ----
 
-  /** Opens a binding on which this side receives the peer's channel `name`. */
-  openInbound(name: string, window: number, count: number, sink: RecvSink): Inbound {
-    const inb = new Inbound(this, this.allocate(), name, window, count < 0 ? Infinity : count, sink);
+  /** Opens a binding on which this side receives the peer's channel `name` (a channel end's number, for an end inside a value). */
+  openInbound(name: string | number, window: number, count: number, sink: RecvSink): Inbound {
+    const inb = new Inbound(this, this.allocate(), channelLabel(name), window, count < 0 ? Infinity : count, sink);
     this.bindings.set(inb.id, inb);
     this.reliable([FrameType.Open, inb.id, name, WireDir.Recv, window, count]);
     return inb;
   }
 
   /** Opens a binding on which this side sends into the peer's channel `name`; the caller attaches it to its queue. */
-  openOutbound(name: string, window: number, count: number, owner: SendLaneOwner): Outbound {
-    const out = new Outbound(this, this.allocate(), name, window, count < 0 ? Infinity : count, owner);
+  openOutbound(name: string | number, window: number, count: number, owner: SendLaneOwner): Outbound {
+    const out = new Outbound(this, this.allocate(), channelLabel(name), window, count < 0 ? Infinity : count, owner);
     this.bindings.set(out.id, out);
     this.reliable([FrameType.Open, out.id, name, WireDir.Send, window, count]);
     return out;
@@ -330,7 +330,7 @@ export class Session {
     }
     if (id <= this.highestPeerId) throw new NetchanError('EPROTO', `OPEN reuses binding id ${id}`);
     this.highestPeerId = id;
-    const label = typeof name === 'string' ? `channel "${name}"` : 'channel';
+    const label = typeof name === 'string' ? `channel "${name}"` : 'channel end';
     if (this.bindings.size >= this.host.maxBindings) {
       return this.refuse(id, 'EPROTO', `${label}: too many bindings on one connection (maxBindings ${this.host.maxBindings})`);
     }
@@ -347,7 +347,7 @@ export class Session {
       const err = e as NetchanError;
       return this.refuse(id, typeof err.code === 'string' ? err.code : 'EPROTO', err.message);
     }
-    const channel = typeof name === 'string' ? name : String(name);
+    const channel = channelLabel(name);
     const limit = count < 0 ? Infinity : count;
     if (target.dir === 'send') {
       if (limit === 0) return;
@@ -432,4 +432,9 @@ export class Session {
     const known = id !== 0 && (ours ? id < this.nextId : id <= this.highestPeerId);
     if (!known) throw new NetchanError('EPROTO', `${kind} for binding ${id}, which was never opened`);
   }
+}
+
+/** How a binding names its channel in messages: the channel's name, or `end 7` for a channel end inside a value. */
+function channelLabel(name: unknown): string {
+  return typeof name === 'string' ? name : `end ${String(name)}`;
 }
