@@ -21,3 +21,9 @@ export const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
 
 /** Largest number of simultaneous bindings one connection may open by default. */
 export const DEFAULT_MAX_BINDINGS = 4096;
+
+/**
+ * Bytes a connection may buffer for sending before `write()` returns `false`
+ * (the engine then stops writing until `onDrain`): 1 MiB.
+ */
+export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
