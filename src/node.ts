@@ -19,5 +19,6 @@ registerTransport('tls:', { listen: listenTls, dial: dialTls });
 export { dialTcp, listenTcp } from './node/tcp.js';
 export { dialTls, listenTls } from './node/tls.js';
 export { SocketConnection } from './node/SocketConnection.js';
+export type { SocketConnectionConfig } from './node/SocketConnection.js';
 export { listenWebSocket } from './node/wsServer.js';
 export type { WsListenConfig } from './node/wsServer.js';

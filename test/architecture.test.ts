@@ -17,7 +17,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   session: ['errors', 'protocol', 'util', 'channel'],
   link: ['errors', 'protocol', 'util', 'transport', 'session'],
   operators: ['errors', 'util', 'channel'],
-  endpoint: ['errors', 'protocol', 'util', 'transport', 'channel', 'session', 'link', 'operators'],
+  ends: ['errors', 'protocol', 'util', 'channel', 'session'],
+  endpoint: ['errors', 'protocol', 'util', 'transport', 'channel', 'session', 'link', 'operators', 'ends'],
   node: ['errors', 'protocol', 'util', 'transport'],
   testing: ['errors', 'protocol', 'util', 'transport', 'channel', 'endpoint'],
 };

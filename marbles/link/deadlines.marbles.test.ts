@@ -23,7 +23,7 @@ describe('link deadlines', () => {
       b.start({ onData: () => {}, onClose: () => {} }); // a stranger that connects and says nothing
       const err = new NetchanError('ETIMEDOUT', 'connection to virtual://b: no HELLO within 10 ms (handshakeTimeout)');
       expectObservable(exporter.errors$).toBe('----------e---------|', { e: err }); // completes with close() at 20
-      expectObservable(b.received$.pipe(map((f) => f.type))).toBe('------------|'); // no frame at all, not even ERROR; the close lands at 12
+      expectObservable(b.received$.pipe(map((f) => f.type))).toBe('----------|'); // no frame at all, not even ERROR: reset at 10
       testScheduler.schedule(() => void exporter.close(), 20);
     });
   });

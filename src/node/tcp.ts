@@ -2,7 +2,7 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { NetchanError } from '../errors/NetchanError.js';
 import type { Connection } from '../transport/Connection.js';
 import type { Listener, TransportOptions } from '../transport/registry.js';
-import { SocketConnection } from './SocketConnection.js';
+import { SocketConnection, type SocketConnectionConfig } from './SocketConnection.js';
 
 /** Host and port of a `tcp://host:port` URL. */
 export function hostPort(url: URL, defaultPort?: number): { host: string; port: number } {
@@ -19,17 +19,24 @@ function remoteOf(scheme: string, s: Socket): string {
   return `${scheme}//${host ?? '?'}:${s.remotePort ?? '?'}`;
 }
 
+/** Socket options taken from transport options: `highWaterMark` (bytes buffered before `write()` returns false). */
+export function socketConfig(options: TransportOptions | undefined): SocketConnectionConfig {
+  const hwm = options?.['highWaterMark'];
+  return typeof hwm === 'number' && hwm > 0 ? { highWaterMark: hwm } : {};
+}
+
 /** Dials `tcp://host:port`; the connection buffers writes until connected. */
-export function dialTcp(url: URL, _options?: TransportOptions): Connection {
+export function dialTcp(url: URL, options?: TransportOptions): Connection {
   const { host, port } = hostPort(url);
   const socket = connect({ host, port });
-  return new SocketConnection(socket, `tcp://${host.includes(':') ? `[${host}]` : host}:${port}`);
+  return new SocketConnection(socket, `tcp://${host.includes(':') ? `[${host}]` : host}:${port}`, socketConfig(options));
 }
 
 /** Accepts TCP connections at `tcp://host:port` (port 0: any free port). */
-export function listenTcp(url: URL, accept: (conn: Connection) => void): Promise<Listener> {
+export function listenTcp(url: URL, accept: (conn: Connection) => void, options?: TransportOptions): Promise<Listener> {
   const { host, port } = hostPort(url, 0);
-  const server = createServer((socket) => accept(new SocketConnection(socket, remoteOf('tcp:', socket))));
+  const config = socketConfig(options);
+  const server = createServer((socket) => accept(new SocketConnection(socket, remoteOf('tcp:', socket), config)));
   return listenOn(server, 'tcp:', host, port);
 }
 

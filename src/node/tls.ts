@@ -2,7 +2,7 @@ import { connect, createServer, type ConnectionOptions, type TlsOptions } from '
 import type { Connection } from '../transport/Connection.js';
 import type { Listener, TransportOptions } from '../transport/registry.js';
 import { SocketConnection } from './SocketConnection.js';
-import { hostPort, listenOn } from './tcp.js';
+import { hostPort, listenOn, socketConfig } from './tcp.js';
 
 const TLS_KEYS = ['key', 'cert', 'ca', 'pfx', 'passphrase', 'rejectUnauthorized', 'requestCert', 'servername', 'minVersion', 'ciphers'] as const;
 
@@ -16,14 +16,15 @@ function tlsOptions(options: TransportOptions | undefined): Record<string, unkno
 export function dialTls(url: URL, options?: TransportOptions): Connection {
   const { host, port } = hostPort(url);
   const socket = connect({ host, port, servername: host, ...tlsOptions(options) } as ConnectionOptions);
-  return new SocketConnection(socket, `tls://${host}:${port}`);
+  return new SocketConnection(socket, `tls://${host}:${port}`, socketConfig(options));
 }
 
 /** Accepts TLS connections at `tls://host:port`; `key`/`cert` (or `pfx`) come from the exporter's `transport` option. */
 export function listenTls(url: URL, accept: (conn: Connection) => void, options?: TransportOptions): Promise<Listener> {
   const { host, port } = hostPort(url, 0);
+  const config = socketConfig(options);
   const server = createServer(tlsOptions(options) as TlsOptions, (socket) =>
-    accept(new SocketConnection(socket, `tls://${socket.remoteAddress}:${socket.remotePort}`)),
+    accept(new SocketConnection(socket, `tls://${socket.remoteAddress}:${socket.remotePort}`, config)),
   );
   return listenOn(server, 'tls:', host, port);
 }

@@ -72,6 +72,7 @@ export async function listenWebSocket(url: URL, accept: (conn: Connection) => vo
   const path = url.pathname || '/';
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const closeTimeout = config.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS;
+  const highWaterMark = typeof options['highWaterMark'] === 'number' ? options['highWaterMark'] : undefined;
   const own = config.server === undefined;
   const server: HttpServer =
     config.server ?? (scheme === 'wss:' ? (createHttpsServer(tlsOptions(config), upgradeRequired) as unknown as HttpServer) : createServer(upgradeRequired));
@@ -85,7 +86,7 @@ export async function listenWebSocket(url: URL, accept: (conn: Connection) => vo
         ws.terminate();
         return;
       }
-      accept(new WebSocketConnection(ws as unknown as WebSocketLike, remoteOf(scheme, req.socket), { maxFrameBytes, closeTimeout }));
+      accept(new WebSocketConnection(ws as unknown as WebSocketLike, remoteOf(scheme, req.socket), { maxFrameBytes, closeTimeout, highWaterMark }));
     });
   };
   if (!addRoute(server, path, handler)) {

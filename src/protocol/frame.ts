@@ -19,9 +19,6 @@ export const FrameType = {
 
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
-/** Names of the frame types, indexed by type (for traces and messages). */
-export const FRAME_NAMES = ['HELLO', 'OPEN', 'DATA', 'ACK', 'END', 'CANCEL', 'ERROR', 'PING', 'PONG', 'BYE', 'RECEIPT', 'REPLAY'] as const;
-
 /** Direction of a binding as the side that OPENs it names it. */
 export const WireDir = { Recv: 0, Send: 1 } as const;
 

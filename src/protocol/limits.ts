@@ -55,3 +55,9 @@ export const MAX_UNRECEIPTED = 16_384;
 
 /** A receiver sends RECEIPT once this many reliable frames arrived since its last one. */
 export const RECEIPT_EVERY = 32;
+
+/**
+ * Bytes a connection may buffer for sending before `write()` returns `false`
+ * (the engine then stops writing until `onDrain`): 1 MiB.
+ */
+export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;

@@ -1,10 +1,7 @@
 import { Subject, asyncScheduler, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import { FRAME_NAMES } from '../protocol/frame.js';
+import type { NetchanError } from '../errors/NetchanError.js';
+import { frameTypeName, splitFrames } from '../protocol/framing.js';
 import type { Connection, ConnectionHandler } from '../transport/Connection.js';
-
-/** Bytes of a frame's length prefix (u32, big-endian). */
-const LENGTH_BYTES = 4;
-
 
 /** One frame crossing a {@link virtualPipe}, as `trace` and `dropOn` see it. */
 export interface VirtualFrame {
@@ -54,6 +51,14 @@ export interface VirtualPipeConfig {
    * an idle test has no periodic timer keeping `TestScheduler.flush()` busy.
    */
   keepalive?: boolean;
+  /**
+   * Bytes one end may have in the link (written, not yet received by the other
+   * end) before its `write()` returns `false`; `onDrain` follows once they are
+   * down to half of it. With `bytesPerMs` or {@link VirtualConnection.pause} this
+   * models a peer that reads slowly or not at all. Defaults to `Infinity`
+   * (always writable).
+   */
+  highWaterMark?: number;
   /** Scheduler that delivers frames. Defaults to `asyncScheduler` (virtual inside `TestScheduler.run()`). */
   scheduler?: SchedulerLike;
 }
@@ -70,6 +75,16 @@ export interface VirtualConnection extends Connection {
    * like a pulled cable: only a keepalive (`keepalive: true`) notices.
    */
   stall(): void;
+  /**
+   * This end stops reading, as a process that no longer consumes its socket:
+   * frames for it wait in the link and count in the other end's `bufferedBytes`
+   * (so its `write()` returns `false` past `highWaterMark`) until {@link resume}.
+   */
+  pause(): void;
+  /** This end reads again: the frames that waited arrive now, in order. */
+  resume(): void;
+  /** Bytes this end wrote that the other end has not received yet. */
+  readonly bufferedBytes: number;
   /** Frames delivered so far, both directions. */
   readonly framesDelivered: number;
   /**
@@ -127,6 +142,8 @@ interface Direction {
   freeAt: number;
   /** Arrival time of the last frame scheduled this way (the close follows it). */
   lastArrival: number;
+  /** Bytes written this way and not yet received. */
+  inFlight: number;
 }
 
 class Link {
@@ -148,8 +165,9 @@ class Link {
     this.bytesPerMs = config.bytesPerMs ?? Infinity;
     const keepalive = config.keepalive === true;
     // `remote` names the peer: end a talks to virtual://b and b to virtual://a.
-    this.a = new End(this, 'a', 'virtual://b', keepalive, direction(ab, this.scheduler.now()));
-    this.b = new End(this, 'b', 'virtual://a', keepalive, direction(ba, this.scheduler.now()));
+    const hwm = config.highWaterMark ?? Infinity;
+    this.a = new End(this, 'a', 'virtual://b', keepalive, direction(ab, this.scheduler.now()), hwm);
+    this.b = new End(this, 'b', 'virtual://a', keepalive, direction(ba, this.scheduler.now()), hwm);
     this.a.peer = this.b;
     this.b.peer = this.a;
   }
@@ -163,6 +181,7 @@ class Link {
     const now = this.scheduler.now();
     const dir = from.dir;
     const frames = splitFrames(chunk);
+    dir.inFlight += chunk.length;
     // Consecutive frames that arrive at the same time are delivered as one chunk.
     let batch: Uint8Array[] = [];
     let batchAt = -1;
@@ -193,16 +212,17 @@ class Link {
   }
 
   /** Closes `end` alone (the link is stalled, so the peer cannot hear of it). */
-  closeOneEnd(end: End): void {
+  closeOneEnd(end: End, error?: Error): void {
     this.schedule(0, () => {
-      end.finish();
+      end.finish(error);
       if (end.peer.isEnded) this.end();
     });
   }
 
-  drop(reason: string): void {
+  /** Drops the link; `by`, when set, is the end that reset it and closes with `byError` (if given). */
+  drop(reason: string, by?: End, byError?: Error): void {
     if (this.state === 'down') return;
-    this.end(new Error(`virtual connection ${reason}`));
+    this.end(new Error(`virtual connection ${reason}`), by, byError);
   }
 
   stall(): void {
@@ -220,30 +240,45 @@ class Link {
     if (!done) this.pending.add(sub);
   }
 
-  private deliver(from: End, frames: Uint8Array[]): void {
+  deliver(from: End, frames: Uint8Array[]): void {
     if (this.state !== 'up') return;
     const to = from.peer;
+    if (to.paused) {
+      to.held.push(...frames); // still the writer's: counted in its bufferedBytes
+      return;
+    }
     let i = 0;
+    let bytes = 0;
     for (; i < frames.length; i++) {
-      const bytes = frames[i]!;
-      const frame: VirtualFrame = { time: this.scheduler.now(), from: from.name, index: this.delivered + 1, type: frameType(bytes), bytes };
+      const f = frames[i]!;
+      const frame: VirtualFrame = { time: this.scheduler.now(), from: from.name, index: this.delivered + 1, type: frameTypeName(f), bytes: f };
       if (this.config.dropOn?.(frame)) break;
       this.delivered++;
+      bytes += f.length;
       this.config.trace?.(frame);
       to.frames.next(frame);
     }
+    from.dir.inFlight -= bytes;
     if (i > 0) to.receive(i === 1 ? frames[0]! : concat(frames.slice(0, i)));
-    if (i < frames.length) this.drop(`dropped at frame ${this.delivered + 1} (${frameType(frames[i]!)} from ${from.name})`);
+    if (i < frames.length) this.drop(`dropped at frame ${this.delivered + 1} (${frameTypeName(frames[i]!)} from ${from.name})`);
+    else from.checkDrain();
+  }
+
+  /** Delivers what waited for a paused end, on the scheduler (as any arrival). */
+  release(to: End): void {
+    const held = to.held;
+    to.held = [];
+    if (held.length > 0) this.schedule(0, () => this.deliver(to.peer, held));
   }
 
   /** Ends both ends: cleanly, or with `error` (a drop). Frames still in flight are lost. */
-  private end(error?: Error): void {
+  private end(error?: Error, by?: End, byError?: Error): void {
     if (this.state === 'down') return;
     this.state = 'down';
     for (const sub of this.pending) sub.unsubscribe();
     this.pending.clear();
-    this.a.finish(error);
-    this.b.finish(error);
+    this.a.finish(by === this.a ? (byError ?? error) : error);
+    this.b.finish(by === this.b ? (byError ?? error) : error);
   }
 }
 
@@ -255,6 +290,11 @@ class End implements VirtualConnection {
   private closing = false;
   private ended = false;
   private endError: Error | undefined;
+  /** A write returned false; onDrain is owed. */
+  private backedUp = false;
+  /** Not reading: arriving frames wait in `held`. */
+  paused = false;
+  held: Uint8Array[] = [];
   readonly frames = new Subject<VirtualFrame>();
   readonly received$: Observable<VirtualFrame> = this.frames.asObservable();
 
@@ -264,6 +304,7 @@ class End implements VirtualConnection {
     readonly remote: string,
     readonly keepalive: boolean,
     readonly dir: Direction,
+    private readonly highWaterMark: number,
   ) {}
 
   get isEnded(): boolean {
@@ -282,12 +323,52 @@ class End implements VirtualConnection {
     if (this.ended) handler.onClose(this.endError);
   }
 
-  write(chunk: Uint8Array): void {
-    if (this.closing || this.link.state !== 'up') return;
-    this.link.send(this, chunk);
+  get bufferedBytes(): number {
+    return this.dir.inFlight;
   }
 
-  close(): void {
+  write(chunk: Uint8Array): boolean {
+    if (this.closing || this.link.state !== 'up') return true;
+    this.link.send(this, chunk);
+    if (this.dir.inFlight < this.highWaterMark) return true;
+    this.backedUp = true;
+    return false;
+  }
+
+  /** Calls onDrain once what this end has in the link is down to half the high-water mark. */
+  checkDrain(): void {
+    if (!this.backedUp || this.dir.inFlight > this.highWaterMark / 2) return;
+    this.backedUp = false;
+    if (!this.ended) this.handler?.onDrain?.();
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.link.release(this);
+  }
+
+  /**
+   * A reset, as on a socket: both ends close at once, with `error` (or a generic
+   * one) here. On a stalled link the reset is lost like everything else: only
+   * this end closes, and the peer finds out by its own keepalive.
+   */
+  destroy(error?: Error): void {
+    if (this.link.state === 'stalled') {
+      if (this.closing) return;
+      this.closing = true;
+      this.link.closeOneEnd(this, error);
+      return;
+    }
+    this.closing = true;
+    this.link.drop(`destroyed by ${this.name}${error ? `: ${error.message}` : ''}`, this, error);
+  }
+
+  close(_reason?: NetchanError): void {
     if (this.closing) return;
     this.closing = true;
     if (this.link.state === 'down') return;
@@ -321,28 +402,7 @@ class End implements VirtualConnection {
 }
 
 function direction(latency: number, now: number): Direction {
-  return { latency: Math.max(0, latency), freeAt: now, lastArrival: now };
-}
-
-/** Splits a chunk at frame boundaries (u32be length + body); a malformed tail stays one piece. */
-function splitFrames(chunk: Uint8Array): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  let p = 0;
-  while (p + LENGTH_BYTES <= chunk.length) {
-    const end = p + LENGTH_BYTES + view.getUint32(p);
-    if (end > chunk.length) break;
-    out.push(chunk.subarray(p, end));
-    p = end;
-  }
-  if (p < chunk.length) out.push(chunk.subarray(p));
-  return out;
-}
-
-function frameType(bytes: Uint8Array): string {
-  // Body: a MessagePack fixarray whose first element is the frame type.
-  const t = bytes.length > LENGTH_BYTES + 1 ? bytes[LENGTH_BYTES + 1]! : -1;
-  return FRAME_NAMES[t] ?? '?';
+  return { latency: Math.max(0, latency), freeAt: now, lastArrival: now, inFlight: 0 };
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

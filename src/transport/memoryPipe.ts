@@ -1,4 +1,5 @@
 import { asapScheduler, type SchedulerLike } from 'rxjs';
+import type { NetchanError } from '../errors/NetchanError.js';
 import type { Connection, ConnectionHandler } from './Connection.js';
 
 /** Options of {@link memoryPipe}. */
@@ -10,7 +11,8 @@ export interface MemoryPipeConfig {
 /**
  * An in-memory connected pair, like Go's `net.Pipe` or libchan's `Pipe`: what one
  * end writes, the other receives on a later tick, in order. For unit tests and
- * for linking an Exporter and Importer in one process.
+ * for linking an Exporter and Importer in one process. Always writable: it has no
+ * send buffer to fill (`write()` returns `true`, `bufferedBytes` is 0).
  *
  * ## Example
  * ```ts
@@ -49,12 +51,23 @@ class PipeEnd implements Connection {
     for (const chunk of early) handler.onData(chunk);
   }
 
-  write(chunk: Uint8Array): void {
-    if (this.closing) return;
+  readonly bufferedBytes = 0;
+
+  write(chunk: Uint8Array): boolean {
+    if (this.closing) return true;
     this.scheduler.schedule(() => this.peer.receive(chunk));
+    return true;
   }
 
-  close(): void {
+  /** A reset: both ends close now, what is in flight is lost; this end reports `error`. */
+  destroy(error?: Error): void {
+    if (this.ended) return;
+    this.closing = true;
+    this.peer.finish(new Error(`memory connection reset by ${this.remote === 'memory://a' ? 'b' : 'a'}`));
+    this.finish(error);
+  }
+
+  close(_reason?: NetchanError): void {
     if (this.closing) return;
     this.closing = true;
     // Queued after every pending write, so the peer sees all data before the end.
@@ -70,10 +83,11 @@ class PipeEnd implements Connection {
     else this.early.push(chunk);
   }
 
-  private finish(): void {
+  private finish(error?: Error): void {
     if (this.ended) return;
     this.ended = true;
     this.closing = true;
-    this.handler?.onClose();
+    this.early = [];
+    this.handler?.onClose(error);
   }
 }

@@ -14,6 +14,11 @@ export interface Listener {
 export interface TransportOptions {
   /** Frame limit, for transports that enforce message sizes themselves. */
   maxFrameBytes: number;
+  /**
+   * Bytes a connection buffers for sending before `write()` returns `false`.
+   * Defaults to 1 MiB (`DEFAULT_HIGH_WATER_MARK`).
+   */
+  highWaterMark?: number;
   /** Transport-specific extras (TLS options, an http.Server to attach to, …). */
   [key: string]: unknown;
 }
