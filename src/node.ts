@@ -22,3 +22,15 @@ export { SocketConnection } from './node/SocketConnection.js';
 export type { SocketConnectionConfig } from './node/SocketConnection.js';
 export { listenWebSocket } from './node/wsServer.js';
 export type { WsListenConfig } from './node/wsServer.js';
+export { FaultProxy } from './node/FaultProxy.js';
+export type {
+  FaultCloseReason,
+  FaultDirection,
+  FaultDirections,
+  FaultDirectionStats,
+  FaultProxyConfig,
+  FaultProxyConnection,
+  FaultProxyEvent,
+  FaultToxics,
+  FaultToxicsPatch,
+} from './node/FaultProxy.js';
