@@ -81,4 +81,34 @@ describe('rx-netchan in Chromium (plain page, root entry bundled for the browser
     }
     expect(dropped.every((e) => e.code === 'ECLOSED')).toBe(true);
   });
+
+  it('the server side of the socket is killed mid-stream: the page reconnects, resumes, and shows every value once, in order', async () => {
+    app = await startAppServer(PAGE_DIR);
+    const numbers = exportChannel<number>(app.exporter, 'numbers', 'send');
+    const total = 60;
+    let i = 0;
+    const pump = setInterval(() => i < total && numbers.next(i++), 10); // a live stream, 100 values/s
+    try {
+      const page = await browser.context.newPage();
+      const pageErrors: string[] = [];
+      page.on('pageerror', (e) => pageErrors.push(e.message));
+      await page.goto(`${app.url}?mode=resume&n=${total}`);
+      await page.waitForFunction(() => (window as unknown as { netchanSeen: number[] }).netchanSeen.length >= 20);
+      // Kill the exporter's side of the WebSocket: no close handshake, no goodbye.
+      const links = (app.exporter as unknown as { links: Set<{ conn: { raw: { terminate(): void } } }> }).links;
+      expect(links.size).toBe(1);
+      for (const l of links) l.conn.raw.terminate();
+      await page.locator('#status', { hasText: 'done' }).waitFor({ timeout: 20_000 });
+      const seen = await page.evaluate(() => (window as unknown as { netchanSeen: number[] }).netchanSeen);
+      expect(seen).toEqual(Array.from({ length: total }, (_, k) => k)); // no gap, no repeat
+      expect(await page.locator('#reconnects').textContent()).toBe('resumed');
+      expect(await page.locator('#state').textContent()).toBe('open');
+      expect(await page.locator('#errors').textContent()).toMatch(/^ECLOSED: /);
+      await page.screenshot({ path: join(RESULTS, 'resumed-page.png') });
+      await page.close();
+      expect(pageErrors).toEqual([]);
+    } finally {
+      clearInterval(pump);
+    }
+  });
 });

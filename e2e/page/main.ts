@@ -4,6 +4,8 @@
 //   ?mode=echo (default)  receive `n` numbers, then send back their squares and drain
 //   ?mode=hold&hold=5     window of 2; acknowledge the first 5 values (50 ms apart), then
 //                         hold the next ones unacknowledged, like a tab busy with them
+//   ?mode=resume&n=60     reconnect on: receive `n` numbers across connection drops,
+//                         showing the connection state and each reconnection
 import { Importer, drain, importChannel, type Delivery } from 'rx-netchan';
 import { concatMap, from, map, tap, timer } from 'rxjs';
 
@@ -14,8 +16,14 @@ const $ = (id: string) => document.getElementById(id)!;
 const seen: number[] = [];
 (window as unknown as { netchanSeen: number[] }).netchanSeen = seen;
 
-const importer = Importer.connect(`ws://${location.host}/netchan`);
+const importer = Importer.connect(`ws://${location.host}/netchan`, mode === 'resume' ? { reconnect: { initialDelay: 20, jitter: 0 } } : {});
 importer.errors$.subscribe((e) => ($('errors').textContent += `${e.code}: ${e.message}\n`));
+importer.state$.subscribe((s) => ($('state').textContent = s));
+const reconnects: string[] = [];
+importer.reconnects$.subscribe((e) => {
+  reconnects.push(e.type);
+  $('reconnects').textContent = reconnects.join(', ');
+});
 
 function show(v: number): void {
   seen.push(v);
@@ -25,7 +33,15 @@ function show(v: number): void {
   $('count').textContent = String(seen.length);
 }
 
-if (mode === 'hold') {
+if (mode === 'resume') {
+  $('status').textContent = 'streaming';
+  importChannel<number>(importer, 'numbers', 'recv', { size: 4, count: n })
+    .pipe(tap(show))
+    .subscribe({
+      complete: () => ($('status').textContent = 'done'),
+      error: (e: Error) => ($('status').textContent = `failed: ${e.message}`),
+    });
+} else if (mode === 'hold') {
   const hold = Number(params.get('hold') ?? '5');
   $('status').textContent = 'streaming';
   importChannel<number>(importer, 'numbers', 'recv', { size: 2, ack: 'manual' })
