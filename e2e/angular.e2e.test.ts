@@ -84,9 +84,24 @@ describe('examples/angular in Chromium against a real exporter', () => {
     expect(await page.getByTestId('error').count()).toBe(0);
     expect(pageErrors).toEqual([]);
 
+    expect(await page.getByTestId('state').textContent()).toBe('open');
+
+    // A server-side drop (a deploy, a load balancer's idle cut): the app reconnects, resumes,
+    // shows the state, and the stream goes on.
     expect(app.exporter.clients).toHaveLength(1);
+    const links = (app.exporter as unknown as { links: Set<{ conn: { raw: { terminate(): void } } }> }).links;
+    for (const l of links) l.conn.raw.terminate();
+    await page.getByTestId('reconnections').filter({ hasText: '1' }).waitFor({ timeout: 10_000 });
+    expect(await page.getByTestId('state').textContent()).toBe('open');
+    const resumedAt = Number(await page.getByTestId('tick-count').textContent());
+    await page.waitForFunction((c) => Number(document.querySelector('[data-testid="tick-count"]')?.textContent) > c + 3, resumedAt);
+    await page.screenshot({ path: join(RESULTS, 'angular-reconnected.png') });
+    expect(pageErrors).toEqual([]);
+
     await page.close();
-    for (let i = 0; i < 200 && app.exporter.clients.length > 0; i++) await new Promise((r) => setTimeout(r, 25));
-    expect(app.exporter.clients).toHaveLength(0);
+    // The tab is gone: its session waits for a resume (resumeGrace), with no connection.
+    const connected = () => app.exporter.clients.filter((c) => c.connected).length;
+    for (let i = 0; i < 200 && connected() > 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(connected()).toBe(0);
   });
 });

@@ -24,6 +24,12 @@ const BATCH = 200;
   template: `
     <h1>rx-netchan · Angular</h1>
     <p class="sub">An Importer in a service, over WebSocket to a Node exporter.</p>
+    <p class="conn">
+      connection: <b data-testid="state" [class]="'state-' + netchan.state()">{{ netchan.state() }}</b>
+      @if (netchan.reconnections() > 0) {
+        · back <span data-testid="reconnections">{{ netchan.reconnections() }}</span>×, resumed where it stopped
+      }
+    </p>
     <div class="cards">
       <section class="card" data-testid="stream">
         <h2>Live stream: ticks</h2>

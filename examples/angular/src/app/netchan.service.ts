@@ -1,7 +1,7 @@
 import { DestroyRef, Injectable, InjectionToken, inject, type Signal } from '@angular/core';
 import { toSignal } from '@angular/core/rxjs-interop';
-import { Importer, drain, feed, importChannel, type ImportRecvConfig } from 'rx-netchan';
-import { animationFrames, map, Observable } from 'rxjs';
+import { Importer, drain, feed, importChannel, type ImporterState, type ImportRecvConfig } from 'rx-netchan';
+import { animationFrames, map, Observable, scan } from 'rxjs';
 
 /** Where the exporter listens. Defaults to `ws(s)://<this page's host>/netchan`. */
 export const NETCHAN_URL = new InjectionToken<string>('NETCHAN_URL', {
@@ -18,14 +18,23 @@ export interface BatchProgress {
 }
 
 /**
- * One rx-netchan Importer for the whole app, connected over WebSocket. Channels
- * come out as cold Observables (each subscription binds one import, and
- * unsubscribing unbinds it, so unacknowledged values go back to the exporter's
- * queue) or as signals. The connection closes when the app is destroyed.
+ * One rx-netchan Importer for the whole app, connected over WebSocket with
+ * `reconnect`: a flaky network, a sleeping laptop or a server deploy is a gap,
+ * not an end. Imports stay subscribed across it and resume exactly where they
+ * stopped. Channels come out as cold Observables (each subscription binds one
+ * import, and unsubscribing unbinds it, so unacknowledged values go back to
+ * the exporter's queue) or as signals. The connection closes when the app is
+ * destroyed.
  */
 @Injectable({ providedIn: 'root' })
 export class NetchanService {
-  private readonly importer = Importer.connect(inject(NETCHAN_URL));
+  private readonly importer = Importer.connect(inject(NETCHAN_URL), { reconnect: { initialDelay: 250, maxDelay: 5_000 } });
+
+  /** `'connecting'`, `'open'`, `'reconnecting'` or `'closed'`, for a status badge. */
+  readonly state: Signal<ImporterState> = toSignal(this.importer.state$, { initialValue: 'connecting' as ImporterState });
+
+  /** How many times the connection came back (each resumed, or started a new session). */
+  readonly reconnections: Signal<number> = toSignal(this.importer.reconnects$.pipe(scan((n) => n + 1, 0)), { initialValue: 0 });
 
   /** Connection problems (`ECLOSED`, `EAUTH`, …) as a signal, for a status line. */
   readonly lastError: Signal<string | null> = toSignal(
