@@ -38,7 +38,11 @@ export {
   DEFAULT_WRITE_TIMEOUT_MS,
   DEFAULT_RESUME_GRACE_MS,
   DEFAULT_MAX_HELD_BYTES,
+  DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_ELEMENTS,
+  DEFAULT_HIGH_WATER_MARK,
 } from './protocol/limits.js';
+export type { ValueLimits } from './protocol/limits.js';
 // WebSocket client (browsers, Node 22+; on Node 20 'rx-netchan/node' supplies ws).
 // ws:/wss: dialing is built into the transport registry (see registry.ts).
 export {

@@ -37,6 +37,24 @@ export interface EndpointConfig {
    * keeps the value. Defaults to 64 MiB.
    */
   maxHeldBytes?: number;
+  /**
+   * Deepest nesting of arrays and maps one received value may have. Checked
+   * before decoding, so no frame can make the decoder recurse past it. Values
+   * this side sends are held to the same limit. Defaults to 100 (what
+   * `@msgpack/msgpack`'s encoder accepts).
+   */
+  maxDepth?: number;
+  /**
+   * Most items (array elements, map keys and map values, counted through the
+   * whole value) one received value may have: the cost of decoding one value is
+   * bounded by it (about 50 ms in the worst case at the default). Defaults to 32,768.
+   */
+  maxElements?: number;
+  /**
+   * Bytes a connection may buffer for sending before the transport reports
+   * backpressure (the link then stops writing values until it drains). Defaults to 1 MiB.
+   */
+  highWaterMark?: number;
   /** Scheduler for every timer (keepalive, timeouts, reconnect). Defaults to `asyncScheduler`. */
   scheduler?: SchedulerLike;
   /**
@@ -54,6 +72,23 @@ export function linkSettings(config: EndpointConfig): LinkSettings {
     writeTimeoutMs: config.writeTimeout ?? DEFAULT_WRITE_TIMEOUT_MS,
     scheduler: config.scheduler ?? asyncScheduler,
     flushScheduler: config.flushScheduler ?? config.scheduler ?? asapScheduler,
+  };
+}
+
+/** The value codec's limits, from the endpoint's options. */
+export function codecConfig(config: EndpointConfig): { maxFrameBytes: number; maxDepth?: number; maxElements?: number } {
+  const c: { maxFrameBytes: number; maxDepth?: number; maxElements?: number } = { maxFrameBytes: config.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES };
+  if (config.maxDepth !== undefined) c.maxDepth = config.maxDepth;
+  if (config.maxElements !== undefined) c.maxElements = config.maxElements;
+  return c;
+}
+
+/** What the transport is told when listening or dialing. */
+export function transportOptions(config: EndpointConfig & { transport?: Record<string, unknown> }): Record<string, unknown> & { maxFrameBytes: number } {
+  return {
+    maxFrameBytes: config.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+    ...(config.highWaterMark !== undefined ? { highWaterMark: config.highWaterMark } : {}),
+    ...config.transport,
   };
 }
 

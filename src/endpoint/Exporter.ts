@@ -15,7 +15,7 @@ import { ExportedRecvChannel, type HeldBudget } from '../channel/ExportedRecvCha
 import { SendChannel } from '../channel/SendChannel.js';
 import { TRACK, type HasTrackable, type Trackable } from '../channel/Trackable.js';
 import { Signal } from '../util/Signal.js';
-import { heldBudget, linkSettings, randomId, type EndpointConfig } from './EndpointConfig.js';
+import { codecConfig, heldBudget, linkSettings, randomId, transportOptions, type EndpointConfig } from './EndpointConfig.js';
 
 /** Options of an {@link Exporter}. */
 export interface ExporterConfig extends EndpointConfig {
@@ -88,6 +88,8 @@ export class Exporter implements HasTrackable {
   private readonly clientsBySession = new Map<Session, Client>();
   private readonly resumable = new Map<string, Client>();
   private readonly links = new Set<Link>();
+  /** Connections whose HELLO has not come yet: listed as clients too (a crowd of silent strangers should show). */
+  private readonly handshaking = new Map<Link, { id: string; since: number }>();
   private readonly listeners = new Set<Listener>();
   private readonly settings: LinkSettings;
   private readonly progress = new Signal();
@@ -107,7 +109,7 @@ export class Exporter implements HasTrackable {
 
   constructor(private readonly config: ExporterConfig = {}) {
     this.settings = linkSettings(config);
-    this.codec = new ValueCodec(this.settings.maxFrameBytes);
+    this.codec = new ValueCodec(codecConfig(config));
     this.budget = heldBudget(config);
     this.errors$ = this.errors.asObservable();
     this.host = {
@@ -143,10 +145,7 @@ export class Exporter implements HasTrackable {
   async listen(url: string): Promise<{ url: string }> {
     if (this.state !== 'open') throw new NetchanError('ECLOSED', 'exporter is closed');
     const parsed = parseUrl(url);
-    const listener = await listenerFor(parsed)(parsed, (conn) => this.serveConnection(conn), {
-      maxFrameBytes: this.settings.maxFrameBytes,
-      ...this.config.transport,
-    });
+    const listener = await listenerFor(parsed)(parsed, (conn) => this.serveConnection(conn), transportOptions(this.config));
     if (this.state !== 'open') {
       await listener.close();
       throw new NetchanError('ECLOSED', 'exporter closed while listening');
@@ -163,19 +162,24 @@ export class Exporter implements HasTrackable {
     }
     const link = new Link(conn, this.settings, this.codec, this.owner);
     this.links.add(link);
+    this.handshaking.set(link, { id: randomId(), since: this.settings.scheduler.now() });
     link.start();
   }
 
-  /** Importers connected now, and those whose session waits for them to resume. */
+  /** Importers connected now (those still in the handshake too), and those whose session waits for them to resume. */
   get clients(): ClientInfo[] {
-    return [...this.clientsBySession.values()].map((c) => ({
-      id: c.id,
-      remote: c.session.remote,
-      since: c.since,
-      bindings: c.session.size,
-      connected: c.link !== null,
-      stats: linkStats(c.link),
-    }));
+    const pending = [...this.handshaking].map(([link, h]) => ({ id: h.id, remote: link.remote, since: h.since, bindings: 0, connected: true, stats: linkStats(link) }));
+    return [
+      ...pending,
+      ...[...this.clientsBySession.values()].map((c) => ({
+        id: c.id,
+        remote: c.session.remote,
+        since: c.since,
+        bindings: c.session.size,
+        connected: c.link !== null,
+        stats: linkStats(c.link),
+      })),
+    ];
   }
 
   /** Unexports `name` and completes the channel; importers complete. Throws `'ENOCHAN'` if unknown. */
@@ -250,6 +254,8 @@ export class Exporter implements HasTrackable {
   // ---- connections and sessions ----
 
   private hello(link: Link, options: Record<string, unknown>): void {
+    const pending = this.handshaking.get(link);
+    this.handshaking.delete(link);
     if (this.state !== 'open') throw new NetchanError('ECLOSED', 'exporter is closing');
     const auth = this.config.authenticate;
     if (auth && auth(options['auth'], link.remote) !== true) {
@@ -277,8 +283,8 @@ export class Exporter implements HasTrackable {
       return;
     }
     const session = new Session(this.host, 'listener');
-    const id = named?.id ?? randomId();
-    const client: Client = { session, id, since: this.settings.scheduler.now(), link, grace: null };
+    const id = named?.id ?? pending?.id ?? randomId();
+    const client: Client = { session, id, since: pending?.since ?? this.settings.scheduler.now(), link, grace: null };
     this.clientsBySession.set(session, client);
     if (named) {
       session.id = named.id;
@@ -304,6 +310,7 @@ export class Exporter implements HasTrackable {
 
   private linkClosed(link: Link, err: NetchanError | undefined): void {
     this.links.delete(link);
+    this.handshaking.delete(link);
     const session = link.session;
     const c = session ? this.clientsBySession.get(session) : undefined;
     if (c !== undefined && c.link === link) {

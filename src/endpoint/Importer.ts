@@ -14,7 +14,7 @@ import { ImportedSendChannel } from './ImportedSendChannel.js';
 import type { SendQueueConfig } from '../channel/SendChannel.js';
 import { TRACK, type HasTrackable, type Trackable } from '../channel/Trackable.js';
 import { Signal } from '../util/Signal.js';
-import { linkSettings, randomId, type EndpointConfig } from './EndpointConfig.js';
+import { codecConfig, linkSettings, randomId, transportOptions, type EndpointConfig } from './EndpointConfig.js';
 import { linkStats } from './Exporter.js';
 import { backoff, type ReconnectConfig } from './ReconnectConfig.js';
 import { RecvImport } from './RecvImport.js';
@@ -131,7 +131,7 @@ export class Importer implements HasTrackable {
   static connect(url: string, config: ImporterConfig = {}): Importer {
     const parsed = parseUrl(url);
     const dialer = dialerFor(parsed);
-    const options = { maxFrameBytes: linkSettings(config).maxFrameBytes, ...config.transport };
+    const options = transportOptions(config);
     return new Importer(() => dialer(parsed, options), config);
   }
 
@@ -141,7 +141,7 @@ export class Importer implements HasTrackable {
    */
   constructor(conn: Connection | (() => Connection), config: ImporterConfig = {}) {
     this.settings = linkSettings(config);
-    this.codec = new ValueCodec(this.settings.maxFrameBytes);
+    this.codec = new ValueCodec(codecConfig(config));
     this.errors$ = this.errors.asObservable();
     this.state$ = this.stateSubject.asObservable();
     this.reconnects$ = this.reconnectEvents.asObservable();

@@ -17,7 +17,8 @@ const LARGE = 16 * 1024;
  * same virtual frame under TestScheduler.run().
  */
 export class FrameWriter {
-  private buf = new Uint8Array(INITIAL);
+  // Allocated on the first write: an idle (or never-handshaken) connection costs no buffer.
+  private buf = new Uint8Array(0);
   private view = new DataView(this.buf.buffer);
   private len = 0;
   private scheduled: Subscription | null = null;

@@ -183,11 +183,9 @@ export class Link implements ConnectionHandler, SessionLink {
     this.bytesIn += chunk.length;
     const frames = this.framesIn;
     try {
-      this.decoder.push(chunk, this.onFrame);
-      if (this.conn.framing === 'message' && this.decoder.buffered > 0 && (this.phase as LinkPhase) !== 'closed') {
-        this.decoder.reset();
-        throw new NetchanError('EPROTO', `${this.remote}: a message ended inside a frame; a frame may not be split across messages`);
-      }
+      // A message transport (WebSocket) must carry whole frames: the decoder checks the message before handing any out.
+      if (this.conn.framing === 'message') this.decoder.pushMessage(chunk, this.onFrame);
+      else this.decoder.push(chunk, this.onFrame);
     } catch (e) {
       this.fail(toNetchanError(e));
       return;

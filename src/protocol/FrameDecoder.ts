@@ -110,7 +110,9 @@ export class FrameDecoder {
    * over the limit.
    */
   pushMessage(message: Uint8Array, onFrame: (body: Uint8Array) => boolean | void): void {
-    const bad = checkFrames(message, this.maxFrameBytes);
+    // The whole message is checked for frame boundaries before any frame is handed out; each
+    // frame's length against the limit as it comes (a HELLO inside the message raises the limit).
+    const bad = checkFrames(message, Number.MAX_SAFE_INTEGER);
     if (bad) {
       this.reset();
       throw bad;
@@ -118,6 +120,7 @@ export class FrameDecoder {
     let pos = 0;
     while (pos < message.length) {
       const length = readFrameLength(message, pos);
+      if (length > this.maxFrameBytes) throw new NetchanError('ETOOBIG', `frame of ${length} bytes > maxFrameBytes (${this.maxFrameBytes})`);
       pos += LENGTH_BYTES;
       const body = message.subarray(pos, pos + length);
       pos += length;

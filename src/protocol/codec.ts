@@ -1,23 +1,45 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { NetchanError } from '../errors/NetchanError.js';
+import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_FRAME_BYTES, type ValueLimits } from './limits.js';
+import { scanValue } from './scanValue.js';
 
 /** Room kept in a frame for its header: array marker, type, id (uint32). */
 export const DATA_HEADER_MAX = 2 + 5;
 
+/** Options of a {@link ValueCodec}. */
+export interface ValueCodecConfig {
+  /** Largest frame body. Defaults to 16 MiB (`DEFAULT_MAX_FRAME_BYTES`). */
+  maxFrameBytes?: number;
+  /** Deepest nesting of arrays and maps in a received value. Defaults to 100 (`DEFAULT_MAX_DEPTH`). */
+  maxDepth?: number;
+  /** Most items (array elements, map keys and values) in a received value. Defaults to 32,768 (`DEFAULT_MAX_ELEMENTS`). */
+  maxElements?: number;
+}
+
 /**
  * MessagePack for channel values: one shared encoder (its buffer is reused, so
- * encoding allocates only the returned copy) and a decoder whose limits follow
- * the frame limit, so a hostile frame cannot make it allocate past it.
+ * encoding allocates only the returned copy) and a decoder that decodes only
+ * what {@link scanValue} has checked: no declared length past the bytes there,
+ * nesting and item counts within `maxDepth` and `maxElements`, so a hostile
+ * value cannot make it allocate or spin past those bounds.
  */
 export class ValueCodec {
   private readonly encoder = new Encoder({ initialBufferSize: 64 * 1024 });
   /** Values and control frames get a decoder each, so each stays monomorphic and warm. */
   private readonly decoder: Decoder;
   private readonly controlDecoder: Decoder;
+  readonly maxFrameBytes: number;
+  /** What a received value may cost: checked before decoding. */
+  readonly limits: Readonly<ValueLimits>;
 
-  constructor(readonly maxFrameBytes: number) {
-    const max = maxFrameBytes;
-    const limits = { maxStrLength: max, maxBinLength: max, maxArrayLength: max, maxMapLength: max, maxExtLength: max };
+  /** @param config Limits; a number is `maxFrameBytes` (the older signature). */
+  constructor(config: ValueCodecConfig | number = {}) {
+    const c = typeof config === 'number' ? { maxFrameBytes: config } : config;
+    const max = (this.maxFrameBytes = c.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+    this.limits = { maxDepth: c.maxDepth ?? DEFAULT_MAX_DEPTH, maxElements: c.maxElements ?? DEFAULT_MAX_ELEMENTS };
+    // scanValue has checked every length already; these are a second fence.
+    const items = this.limits.maxElements;
+    const limits = { maxStrLength: max, maxBinLength: max, maxArrayLength: items, maxMapLength: items, maxExtLength: max };
     this.decoder = new Decoder(limits);
     this.controlDecoder = new Decoder(limits);
   }
@@ -44,12 +66,20 @@ export class ValueCodec {
     return ref.slice();
   }
 
-  /** Decodes one value; throws NetchanError `'EPROTO'` on invalid input. */
+  /**
+   * Decodes one value. A value holding `bin` or `ext` data is decoded from a
+   * copy of its bytes when they fill less than half of the buffer they sit in
+   * (a frame in a large socket read), so a held `Uint8Array` keeps alive at
+   * most twice its value's encoding, never the read it came in.
+   * @throws NetchanError `'EPROTO'` on invalid input, `'ETOOBIG'` over `maxDepth` or `maxElements`.
+   */
   decode(bytes: Uint8Array, channel: string): unknown {
+    const what = `channel "${channel}": `;
+    const copy = this.check(bytes, what) && pins(bytes);
     try {
-      return this.decoder.decode(bytes);
+      return this.decoder.decode(copy ? bytes.slice() : bytes);
     } catch (e) {
-      throw new NetchanError('EPROTO', `channel "${channel}": malformed value: ${(e as Error).message}`, { cause: e });
+      throw new NetchanError('EPROTO', `${what}malformed value: ${(e as Error).message}`, { cause: e });
     }
   }
 
@@ -58,14 +88,35 @@ export class ValueCodec {
     return this.encoder.encodeSharedRef(frame);
   }
 
-  /** Decodes a control frame body. */
+  /**
+   * Decodes a control frame body, under the same limits and copying rule as {@link decode}.
+   * @throws NetchanError `'EPROTO'` on invalid input, `'ETOOBIG'` over `maxDepth` or `maxElements`.
+   */
   decodeControl(bytes: Uint8Array): unknown {
+    const copy = this.check(bytes, '') && pins(bytes);
     try {
-      return this.controlDecoder.decode(bytes);
+      return this.controlDecoder.decode(copy ? bytes.slice() : bytes);
     } catch (e) {
       throw new NetchanError('EPROTO', `malformed frame: ${(e as Error).message}`, { cause: e });
     }
   }
+
+  /** scanValue with the codec's limits and a message naming what was decoded; true if it holds bin/ext. */
+  private check(bytes: Uint8Array, what: string): boolean {
+    try {
+      return scanValue(bytes, this.limits);
+    } catch (e) {
+      const err = e as NetchanError;
+      const kind = what === '' ? 'frame' : 'value';
+      const detail = err.code === 'ETOOBIG' ? `${kind} over the decoding limits: ${err.message}` : `malformed ${kind}: ${err.message}`;
+      throw new NetchanError(err.code, what + detail);
+    }
+  }
+}
+
+/** True when views into `bytes` would keep alive more than twice its size. */
+function pins(bytes: Uint8Array): boolean {
+  return bytes.byteLength * 2 < bytes.buffer.byteLength;
 }
 
 /** MessagePack `bin 8/16/32` around a copy of `bytes` (what the encoder would produce). */

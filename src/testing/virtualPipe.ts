@@ -70,6 +70,8 @@ export interface VirtualConnection extends Connection {
    * are lost, and both ends close with an error (`'ECLOSED'` on the Importer/Exporter).
    */
   drop(reason?: string): void;
+  /** {@link Connection.destroy}: a reset by this end; it closes with `error`, the peer with a generic error. */
+  destroy(error?: Error): void;
   /**
    * From now on the link silently loses every frame either way without closing,
    * like a pulled cable: only a keepalive (`keepalive: true`) notices.

@@ -63,7 +63,7 @@ class PipeEnd implements Connection {
   destroy(error?: Error): void {
     if (this.ended) return;
     this.closing = true;
-    this.peer.finish(new Error(`memory connection reset by ${this.remote === 'memory://a' ? 'b' : 'a'}`));
+    this.peer.finish(new Error('memory connection reset by the peer'));
     this.finish(error);
   }
 

@@ -343,13 +343,6 @@ export class WebSocketConnection implements Connection {
       );
       return;
     }
-    // TODO(engine): once Session feeds 'message' connections through FrameDecoder.pushMessage and
-    // closes with conn.close(error), this check is done there and can go.
-    const bad = checkFrames(chunk, this.maxFrameBytes);
-    if (bad) {
-      this.reject(wsCloseCodeFor(bad), new NetchanError(bad.code, `${this.remote}: ${bad.message}`));
-      return;
-    }
     if (this.handler) this.handler.onData(chunk);
     else this.early.push(chunk);
   };

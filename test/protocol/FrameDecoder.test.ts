@@ -197,3 +197,122 @@ describe('FrameDecoder mid-frame detection', () => {
     expect(dec.buffered).toBe(4);
   });
 });
+
+describe('FrameDecoder memory: grows with what arrives, not with what is declared (issue 8, finding 6)', () => {
+  it('a 16 MiB length prefix alone reserves nothing; 200 of them still nothing', () => {
+    const decoders = Array.from({ length: 200 }, () => new FrameDecoder(16 << 20));
+    for (const d of decoders) feed(d, [hex('01000000')]);
+    expect(decoders.reduce((n, d) => n + d.reserved, 0)).toBe(0);
+    expect(decoders[0]!.buffered).toBe(4);
+  });
+
+  it('reserves at most max(16 KiB, twice what arrived), never more than the declared length', () => {
+    const length = 1 << 20;
+    const dec = new FrameDecoder(16 << 20);
+    const header = new Uint8Array(4);
+    new DataView(header.buffer).setUint32(0, length);
+    feed(dec, [header]);
+    let arrived = 0;
+    const piece = new Uint8Array(1000).fill(7);
+    const got: Uint8Array[] = [];
+    while (arrived < length) {
+      const n = Math.min(piece.length, length - arrived);
+      dec.push(piece.subarray(0, n), (b) => void got.push(b));
+      arrived += n;
+      if (got.length === 0) {
+        expect(dec.reserved).toBeLessThanOrEqual(Math.max(16 * 1024, 2 * arrived));
+        expect(dec.buffered).toBe(4 + arrived);
+      }
+    }
+    expect(got).toHaveLength(1);
+    expect(dec.reserved).toBe(0);
+    // The delivered body owns a buffer of exactly its size.
+    expect(got[0]!.byteLength).toBe(length);
+    expect(got[0]!.buffer.byteLength).toBe(length);
+    expect(got[0]!.every((b) => b === 7)).toBe(true);
+  });
+
+  it('a small frame split in two reserves only its own length', () => {
+    const dec = new FrameDecoder(1024);
+    feed(dec, [DATA_HI.subarray(0, 6)]);
+    expect(dec.reserved).toBe(6);
+  });
+
+  it('a reassembled frame shares no memory with later input; a whole one is a view of its chunk', () => {
+    const dec = new FrameDecoder(1024);
+    const stream = concat(DATA_HI, ACK_300);
+    const chunk1 = stream.slice(0, 5);
+    const chunk2 = stream.slice(5);
+    const bodies: Uint8Array[] = [];
+    dec.push(chunk1, (b) => void bodies.push(b));
+    dec.push(chunk2, (b) => void bodies.push(b));
+    expect(bodies.map(toHex)).toEqual(['930201a26869', '930305cd012c']);
+    expect(bodies[0]!.buffer).not.toBe(chunk2.buffer);
+    expect(bodies[0]!.buffer.byteLength).toBe(6);
+    expect(bodies[1]!.buffer).toBe(chunk2.buffer);
+    chunk1.fill(0);
+    chunk2.fill(0);
+    expect(toHex(bodies[0]!)).toBe('930201a26869');
+  });
+});
+
+describe('FrameDecoder.setMaxFrameBytes', () => {
+  it('a small cap (before the handshake) refuses a large frame at its header; raised, the same frame passes', () => {
+    const big = frame([2, 1, 'x'.repeat(100)]);
+    const dec = new FrameDecoder(1 << 20);
+    dec.setMaxFrameBytes(64);
+    expect(dec.maxBytes).toBe(64);
+    const err = caught(() => feed(dec, [big.subarray(0, 4)]));
+    expect(err?.code).toBe('ETOOBIG');
+    expect(err?.message).toMatch(/frame of 105 bytes > maxFrameBytes \(64\)/);
+    dec.reset();
+    dec.setMaxFrameBytes(1 << 20);
+    expect(feed(dec, [big])).toHaveLength(1);
+  });
+});
+
+describe('FrameDecoder.pushMessage (message transports: WebSocket, virtualPipe)', () => {
+  const msg = concat(DATA_HI, ACK_300, HELLO_EMPTY);
+
+  function push(dec: FrameDecoder, m: Uint8Array): string[] {
+    const out: string[] = [];
+    dec.pushMessage(m, (b) => void out.push(toHex(b)));
+    return out;
+  }
+
+  it('hands out every frame of a message of whole frames, as views', () => {
+    const dec = new FrameDecoder(1024);
+    const views: Uint8Array[] = [];
+    dec.pushMessage(msg, (b) => void views.push(b));
+    expect(views.map(toHex)).toEqual(['930201a26869', '930305cd012c', '93000180']);
+    for (const v of views) expect(v.buffer).toBe(msg.buffer);
+  });
+
+  it("refuses a message that ends inside a frame, at every cut, with 'EPROTO', delivering nothing of it", () => {
+    const boundaries = new Set([DATA_HI.length, DATA_HI.length + ACK_300.length]);
+    for (let cut = 1; cut < msg.length; cut++) {
+      const dec = new FrameDecoder(1024);
+      const got: string[] = [];
+      const err = caught(() => dec.pushMessage(msg.subarray(0, cut), (b) => void got.push(toHex(b))));
+      if (boundaries.has(cut)) {
+        expect(err, `cut ${cut}`).toBeUndefined();
+      } else {
+        expect(err?.code, `cut ${cut}`).toBe('EPROTO');
+        expect(err?.message).toMatch(/a frame may not be split across messages/);
+        expect(got).toEqual([]);
+      }
+    }
+  });
+
+  it("refuses a frame over the limit with 'ETOOBIG', an empty message or frame with 'EPROTO'", () => {
+    expect(caught(() => push(new FrameDecoder(5), msg))?.code).toBe('ETOOBIG');
+    expect(caught(() => push(new FrameDecoder(1024), new Uint8Array(0)))?.code).toBe('EPROTO');
+    expect(caught(() => push(new FrameDecoder(1024), concat(DATA_HI, hex('00000000'))))?.code).toBe('EPROTO');
+  });
+
+  it('stops when onFrame returns false', () => {
+    let n = 0;
+    new FrameDecoder(1024).pushMessage(msg, () => ++n < 2);
+    expect(n).toBe(2);
+  });
+});

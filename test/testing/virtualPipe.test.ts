@@ -200,6 +200,62 @@ describe('virtualPipe', () => {
     });
   });
 
+  it('highWaterMark: write() returns false while the link holds that many bytes; onDrain once half has arrived', () => {
+    run((ts) => {
+      // 10 bytes per ms: each 10-byte frame takes 1 ms on the link.
+      const [a, b] = virtualPipe({ latency: 1, bytesPerMs: 10, highWaterMark: 30 });
+      const drains: number[] = [];
+      a.start({ onData: () => {}, onClose: () => {}, onDrain: () => void drains.push(ts.now()) });
+      b.start(recorder(ts).handler);
+      const f = new Uint8Array([0, 0, 0, 6, 0x95, 2, 1, 2, 3, 4]); // 10 bytes
+      expect(a.write(f)).toBe(true);
+      expect(a.write(f)).toBe(true);
+      expect(a.write(f)).toBe(false); // 30 in the link
+      expect(a.bufferedBytes).toBe(30);
+      // Arrivals at 2, 3, 4: 20 then 10 left; half (15) is reached at 3.
+      ts.flush();
+      expect(drains).toEqual([3]);
+      expect(a.bufferedBytes).toBe(0);
+    });
+  });
+
+  it('pause(): a peer that stops reading holds frames in the link (the writer backs up); resume() delivers them in order', () => {
+    run((ts) => {
+      const [a, b] = virtualPipe({ latency: 1, highWaterMark: 20 });
+      const la = recorder(ts);
+      const lb = recorder(ts);
+      const drains: number[] = [];
+      a.start({ ...la.handler, onDrain: () => void drains.push(ts.now()) });
+      b.start(lb.handler);
+      b.pause();
+      expect(a.write(PING)).toBe(true);
+      ts.schedule(() => expect(a.write(PONG)).toBe(true), 5);
+      ts.schedule(() => expect(a.write(new Uint8Array([0, 0, 0, 9, 0x98, 7, 0, 0, 0, 0, 0, 0, 0]))).toBe(false), 6);
+      ts.schedule(() => b.resume(), 50);
+      ts.flush();
+      // All three, in order, in one delivery at 50.
+      expect(lb.events).toHaveLength(1);
+      expect(lb.events[0]).toBe(`50 data ${[...PING, ...PONG, 0, 0, 0, 9, 0x98, 7, 0, 0, 0, 0, 0, 0, 0].join(',')}`);
+      expect(drains).toEqual([50]);
+      expect(a.bufferedBytes).toBe(0);
+    });
+  });
+
+  it('destroy(error): both ends close at once, this one with that error; what was in flight is lost', () => {
+    run((ts) => {
+      const [a, b] = virtualPipe({ latency: 3 });
+      const la = recorder(ts);
+      const lb = recorder(ts);
+      a.start(la.handler);
+      b.start(lb.handler);
+      a.write(PING);
+      ts.schedule(() => a.destroy(new Error('write timeout')), 1);
+      ts.flush();
+      expect(la.events).toEqual(['1 close write timeout']);
+      expect(lb.events).toEqual(['1 close virtual connection destroyed by a: write timeout']);
+    });
+  });
+
   it('runs in real time outside TestScheduler.run()', async () => {
     const [a, b] = virtualPipe({ latency: 5 });
     const got = new Promise<number>((resolve) => b.start({ onData: (c) => resolve(c.length), onClose: () => {} }));

@@ -123,22 +123,30 @@ describe('WebSocket message framing (unit)', () => {
     expect(ws.sent.map((m) => m.length)).toEqual([14, WS_MAX_BATCH_BYTES + 9, 14]);
   });
 
-  it('a text message or a split frame closes with 1003 / 1002 and reports EPROTO; listeners are removed', () => {
-    for (const [data, code] of [
-      ['hello', 1003],
-      [frames(10).slice(0, 8).buffer, 1002],
+  it('a text message closes with 1003 and reports EPROTO; listeners are removed (frames are checked by the engine: see the real-server test for 1002)', () => {
+    const ws = new FakeSocket();
+    const conn = new WebSocketConnection(ws, 'ws://fake');
+    const got: Array<Error | undefined> = [];
+    const chunks: Uint8Array[] = [];
+    conn.start({ onData: (c) => chunks.push(c), onClose: (e) => got.push(e) });
+    ws.emit('message', { data: 'hello' });
+    expect(ws.closedWith[0]?.[0]).toBe(1003);
+    expect(chunks).toEqual([]);
+    expect(got).toHaveLength(1);
+    expect((got[0] as NetchanError).code).toBe('EPROTO');
+    expect(ws.listenerCount()).toBe(0);
+  });
+
+  it('close(reason) maps a protocol error to 1002 and an oversized frame to 1009', () => {
+    for (const [code, wsCode] of [
+      ['EPROTO', 1002],
+      ['ETOOBIG', 1009],
     ] as const) {
       const ws = new FakeSocket();
       const conn = new WebSocketConnection(ws, 'ws://fake');
-      const got: Array<Error | undefined> = [];
-      const chunks: Uint8Array[] = [];
-      conn.start({ onData: (c) => chunks.push(c), onClose: (e) => got.push(e) });
-      ws.emit('message', { data });
-      expect(ws.closedWith[0]?.[0]).toBe(code);
-      expect(chunks).toEqual([]);
-      expect(got).toHaveLength(1);
-      expect((got[0] as NetchanError).code).toBe('EPROTO');
-      expect(ws.listenerCount()).toBe(0);
+      conn.start({ onData: () => {}, onClose: () => {} });
+      conn.close(new NetchanError(code, 'bad'));
+      expect(ws.closedWith[0]?.[0]).toBe(wsCode);
     }
   });
 
