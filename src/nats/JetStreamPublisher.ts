@@ -2,7 +2,7 @@ import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { nuid, type NatsConnection, type Subscription as NatsSubscription } from '@nats-io/nats-core';
 import { jetstream, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import { NetchanError } from '../errors/NetchanError.js';
-import { isClosed, isTransient, toNetchanError } from './natsErrors.js';
+import { isClosed, isRefusal, isTransient, toNetchanError } from './natsErrors.js';
 import { watchStatus } from './watchStatus.js';
 
 /** Settings of one {@link JetStreamPublisher}. */
@@ -29,8 +29,13 @@ export interface JetStreamPublisherConfig {
 export interface PublisherEvents {
   /** Every value up to `seq` (1-based, in send order) is settled: stored, or reported to `failed`. */
   acked(seq: number): void;
-  /** A value will not be stored: a permanent refusal, the duplicate window ran out, or the connection closed. */
-  failed(seq: number, payload: Uint8Array, error: NetchanError): void;
+  /**
+   * A value is given up: a permanent refusal, the duplicate window ran out, or
+   * the connection closed. `maybeStored` is false only when the server (or the
+   * client, before sending) refused it on its only attempt: then it is surely
+   * not in the stream and may be queued again; otherwise it may be.
+   */
+  failed(seq: number, payload: Uint8Array, error: NetchanError, maybeStored: boolean): void;
 }
 
 interface Pending {
@@ -142,7 +147,7 @@ export class JetStreamPublisher {
     this.leaderSub.unsubscribe();
     const left = [...this.pending.values()];
     for (const p of left) p.retry?.unsubscribe();
-    for (const p of left) this.fail(p, new NetchanError('ECLOSED', `channel "${this.config.channel}": publisher closed before value ${p.seq} was acknowledged`));
+    for (const p of left) this.fail(p, new NetchanError('ECLOSED', `channel "${this.config.channel}": publisher closed before value ${p.seq} was acknowledged`), true);
   }
 
   private publish(p: Pending): void {
@@ -172,7 +177,7 @@ export class JetStreamPublisher {
   private attemptFailed(p: Pending, e: unknown): void {
     if (this.pending.get(p.seq) !== p || this.state !== 'open') return;
     if (isClosed(e)) {
-      this.fail(p, toNetchanError(e, `channel "${this.config.channel}": publish`));
+      this.fail(p, toNetchanError(e, `channel "${this.config.channel}": publish`), true);
       return;
     }
     const age = Date.now() - p.since;
@@ -182,7 +187,8 @@ export class JetStreamPublisher {
       const why = isTransient(e)
         ? new NetchanError('ETIMEDOUT', `channel "${this.config.channel}": value ${p.seq} not acknowledged within the duplicate window (${this.config.duplicateWindow} ms); not retried, so it is stored at most once`, { cause: e })
         : toNetchanError(e, `channel "${this.config.channel}": the stream refused value ${p.seq}`);
-      this.fail(p, why);
+      // Refused outright (an API error from the server, or too big to send) on the first attempt: surely not stored.
+      this.fail(p, why, isTransient(e) || p.attempts > 1 || !isRefusal(e));
       return;
     }
     if (p.retry) return; // a reconnect already re-sent it
@@ -200,10 +206,10 @@ export class JetStreamPublisher {
     }
   }
 
-  private fail(p: Pending, error: NetchanError): void {
+  private fail(p: Pending, error: NetchanError, maybeStored: boolean): void {
     if (this.pending.get(p.seq) !== p) return;
     this.settle(p);
-    this.events.failed(p.seq, p.payload, error);
+    this.events.failed(p.seq, p.payload, error, maybeStored);
   }
 
   private settle(p: Pending): void {

@@ -32,6 +32,8 @@ export interface JetStreamPullerConfig {
   dedupMemory?: number;
   /** How long one pull request waits on the server (ms). Defaults to 10 000. */
   expires?: number;
+  /** Most ms stop() waits for the server (acknowledgement confirmations, the naks going out). Defaults to 5 000. */
+  stopTimeout?: number;
   /** JetStream API prefix. Defaults to `'$JS.API'`. */
   apiPrefix?: string;
   /** For the keep-alive, heartbeat and retry timers. Defaults to `asyncScheduler`. */
@@ -88,8 +90,12 @@ interface Lane {
 const LANES = 2;
 /** Acknowledgements are sent again until confirmed for at least this long (ms). */
 const CONFIRM_HORIZON = 30_000;
-/** stop() waits at most this long (ms) for outstanding acknowledgement confirmations. */
-const STOP_CONFIRM_WAIT = 5_000;
+
+/** Resolves when `p` settles or after `ms`, whichever is first; leaves no timer behind. */
+function bounded(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]).then(() => clearTimeout(timer));
+}
 const ACK = new TextEncoder().encode('+ACK');
 const NAK = new TextEncoder().encode('-NAK');
 const WPI = new TextEncoder().encode('+WPI');
@@ -188,6 +194,10 @@ export class JetStreamPuller {
       },
     });
     this.stopWatching = watchStatus(this.nc, (s) => {
+      if (s.type === 'close') {
+        this.fail(new NetchanError('ECLOSED', `channel "${this.config.channel}": the NATS connection closed`));
+        return;
+      }
       if (s.type !== 'reconnect') return;
       // Requests made on the old connection died with its subscriptions: start afresh.
       this.resetLanes();
@@ -248,8 +258,11 @@ export class JetStreamPuller {
     this.state = 'stopped';
     this.clearTimers();
     this.leaderSub?.unsubscribe();
+    const limit = this.config.stopTimeout ?? 5_000;
     // drain(): unsubscribe, but still take what the server sent before it saw that.
-    await Promise.all(this.lanes.map((l) => l.sub.drain().catch(() => undefined)));
+    // (Bounded: while disconnected it would wait for the reconnect.)
+    await bounded(Promise.all(this.lanes.map((l) => l.sub.drain().catch(() => undefined))), Math.min(1_000, limit));
+    for (const l of this.lanes) if (!l.sub.isClosed()) l.sub.unsubscribe();
     for (const h of [...this.held.values()]) {
       this.release(h);
       this.send(h.reply, NAK);
@@ -257,14 +270,14 @@ export class JetStreamPuller {
     // A lost acknowledgement would send its value to another importer: wait (a while) for the confirmations.
     if (this.unconfirmed.size > 0 && !this.nc.isClosed()) {
       this.resendUnconfirmed(0);
-      await this.confirmed(STOP_CONFIRM_WAIT);
+      await this.confirmed(limit);
     }
     this.stopWatching?.();
     this.confirmTimer?.unsubscribe();
     this.confirmTimer = null;
     this.unconfirmed.clear();
     this.ackSub?.unsubscribe();
-    if (!this.nc.isClosed()) await this.nc.flush().catch(() => undefined);
+    if (!this.nc.isClosed()) await bounded(this.nc.flush().catch(() => undefined), Math.min(1_000, limit));
   }
 
   /** Acknowledges (or terminates) `h`, asking for a confirmation unless configured not to. */

@@ -60,6 +60,12 @@ export function isTransient(e: unknown): boolean {
   return apiStatus(e) === 503;
 }
 
+/** The server answered with an error, or the client refused to send (max_payload): nothing was stored. */
+export function isRefusal(e: unknown): boolean {
+  if (apiErrorCode(e) !== undefined) return true;
+  return e instanceof Error && /max_payload/.test(e.message);
+}
+
 /** Wraps any NATS failure as a NetchanError; `what` says what was being done, naming the channel. */
 export function toNetchanError(e: unknown, what: string): NetchanError {
   if (e instanceof Error && e.name === 'NetchanError') return e as NetchanError;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsServer, stopAllNatsServers, type NatsServer } from '../helpers/natsServer.js';
 import { closeAllClients, natsClient, type NatsClient } from '../helpers/natsClients.js';
-import { payloadOf, provision, uniqueChannel } from '../helpers/natsChannel.js';
+import { PullerProbe, payloadOf, provision, uniqueChannel } from '../helpers/natsChannel.js';
 import { TcpProxy } from '../helpers/tcpProxy.js';
 import { within } from '../helpers/async.js';
 import { activeHandles, handleBaseline } from '../helpers/leaks.js';
@@ -25,14 +25,14 @@ afterAll(async () => {
 /** A publisher that records its events; `until()` re-checks after each one. */
 class PubProbe {
   acks: number[] = [];
-  failures: Array<{ seq: number; error: NetchanError }> = [];
+  failures: Array<{ seq: number; error: NetchanError; maybeStored: boolean }> = [];
   readonly pub: JetStreamPublisher;
   private waiters: Array<() => void> = [];
 
   constructor(nc: NatsConnection, names: ChannelNames, config: { maxOutstanding?: number; timeout?: number; duplicateWindow?: number } = {}) {
     const events: PublisherEvents = {
       acked: (n) => (this.acks.push(n), this.poke()),
-      failed: (seq, _p, error) => (this.failures.push({ seq, error }), this.poke()),
+      failed: (seq, _p, error, maybeStored) => (this.failures.push({ seq, error, maybeStored }), this.poke()),
     };
     this.pub = new JetStreamPublisher(
       nc,
@@ -120,6 +120,23 @@ describe('JetStreamPublisher', () => {
     await proxy.close();
   });
 
+  it('waits on a full stream (maxMsgs, discard new) until receivers take values, losing none', async () => {
+    const p = await provision(admin.nc, uniqueChannel('full'), { maxMsgs: 5 });
+    const c = await natsClient(server.url);
+    const probe = new PubProbe(c.nc, p.names, { maxOutstanding: 10, timeout: 1_000 });
+    for (let i = 0; i < 10; i++) probe.pub.send(payloadOf(i));
+    await probe.until(() => probe.pub.acked >= 5, 5_000, '5 stored');
+    expect(await streamMessages(p.names)).toBe(5);
+    expect(probe.pub.unacked).toBeGreaterThan(0); // the rest is being retried, not dropped
+    const r = await natsClient(server.url);
+    const reader = new PullerProbe(r.nc, r.jsm, p, { window: 2 });
+    await reader.count(10, 8_000);
+    expect([...reader.values].sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    expect(probe.failures).toEqual([]);
+    await reader.puller.stop();
+    probe.pub.close();
+  });
+
   it('gives up within the duplicate window, with ETIMEDOUT, rather than risk storing a value twice', async () => {
     // No stream listens on this subject: every attempt gets "no responders", a retryable failure.
     const names = channelNames('netchan', uniqueChannel('nostream'));
@@ -129,7 +146,7 @@ describe('JetStreamPublisher', () => {
     probe.pub.send(payloadOf(1));
     await probe.until(() => probe.failures.length === 1, 5_000, 'the failure');
     expect(Date.now() - started).toBeLessThan(1_000);
-    expect(probe.failures[0]).toMatchObject({ seq: 1, error: { code: 'ETIMEDOUT', message: expect.stringContaining('duplicate window') } });
+    expect(probe.failures[0]).toMatchObject({ seq: 1, maybeStored: true, error: { code: 'ETIMEDOUT', message: expect.stringContaining('duplicate window') } });
     expect(probe.acks).toEqual([1]); // settled (as failed), so the cumulative count moves on
     probe.pub.close();
   });
@@ -141,7 +158,7 @@ describe('JetStreamPublisher', () => {
     probe.pub.send(new Uint8Array(2 * 1024 * 1024));
     probe.pub.send(payloadOf(2));
     await probe.until(() => probe.pub.acked === 2);
-    expect(probe.failures).toMatchObject([{ seq: 1, error: { code: 'ETOOBIG' } }]);
+    expect(probe.failures).toMatchObject([{ seq: 1, maybeStored: false, error: { code: 'ETOOBIG' } }]);
     expect(await streamMessages(p.names)).toBe(1);
     probe.pub.close();
   });
@@ -152,7 +169,7 @@ describe('JetStreamPublisher', () => {
     const probe = new PubProbe(c.nc, names, { timeout: 200 });
     probe.pub.send(payloadOf(1));
     probe.pub.close();
-    expect(probe.failures).toMatchObject([{ seq: 1, error: { code: 'ECLOSED' } }]);
+    expect(probe.failures).toMatchObject([{ seq: 1, maybeStored: true, error: { code: 'ECLOSED' } }]);
     expect(probe.pub.credit).toBe(0);
     expect(() => probe.pub.send(payloadOf(2))).toThrow(expect.objectContaining({ code: 'ECLOSED' }));
     await probe.pub.idle();

@@ -191,6 +191,39 @@ describe('JetStreamPuller', () => {
     await probe.puller.stop();
   });
 
+  it('stop() ends within its bound while the server is down; the values come back after the restart', async () => {
+    const own = await startNatsServer();
+    const adm = await natsClient(own.url, 'own-admin');
+    const p = await provision(adm.nc, uniqueChannel('down'), { ackWait: 1_000 });
+    await publishRange(adm.nc, p.names, 2);
+    const a = await natsClient(own.url, 'stranded');
+    const stranded = new PullerProbe(a.nc, a.jsm, p, { window: 4, stopTimeout: 300 }, true);
+    await stranded.count(2);
+    await own.kill();
+    const t = Date.now();
+    await stranded.puller.stop();
+    expect(Date.now() - t).toBeLessThan(2_000);
+    await own.start();
+    // Its NAKs never reached the server; ack_wait brings the values back to the next importer.
+    const b = await natsClient(own.url, 'next');
+    const next = new PullerProbe(b.nc, b.jsm, p, { window: 4 });
+    await next.count(2, 8_000);
+    expect(sorted(next.values)).toEqual([0, 1]);
+    await next.puller.stop();
+    await Promise.all([a.nc.close(), b.nc.close(), adm.nc.close()]);
+    await own.stop();
+  });
+
+  it('errors with ECLOSED when its connection is closed under it', async () => {
+    const p = await provision(admin.nc, uniqueChannel('closing'));
+    const a = await natsClient(server.url);
+    const probe = new PullerProbe(a.nc, a.jsm, p, { window: 4 });
+    await a.nc.close();
+    await probe.until(() => probe.error !== null, 3_000, 'an error');
+    expect(probe.error).toMatchObject({ code: 'ECLOSED', message: expect.stringContaining('connection closed') });
+    await probe.puller.stop();
+  });
+
   it('parses both ack subject layouts and refuses others', () => {
     expect(parseDelivery('$JS.ACK.S.C.3.17.20.1700000000000000000.4')).toEqual({ streamSeq: 17, deliveryCount: 3 });
     expect(parseDelivery('$JS.ACK.dom.ACCHASH.S.C.2.9.11.1700000000000000000.0.tok')).toEqual({ streamSeq: 9, deliveryCount: 2 });
