@@ -127,15 +127,15 @@ describe('JetStreamPuller', () => {
   });
 
   it('keeps a value it is still working on (working() every third of ack_wait): no redelivery', async () => {
-    const p = await provision(admin.nc, uniqueChannel('wpi'), { ackWait: 400 });
+    const p = await provision(admin.nc, uniqueChannel('wpi'), { ackWait: 600 });
     await publishRange(admin.nc, p.names, 1);
     const a = await natsClient(server.url);
     const slow = new PullerProbe(a.nc, a.jsm, p, { window: 2 }, true);
     await slow.count(1);
     const b = await natsClient(server.url);
     const other = new PullerProbe(b.nc, b.jsm, p, { window: 2 });
-    // Hold it for three and a half ack_waits (the next test shows one is enough to redeliver), then ask the server.
-    await new Promise((r) => setTimeout(r, 1_400));
+    // Hold it for over three ack_waits (the next test shows one is enough to redeliver), then ask the server.
+    await new Promise((r) => setTimeout(r, 2_000));
     const info = await admin.jsm.consumers.info(p.names.stream, p.names.consumer);
     expect(info.num_ack_pending).toBe(1);
     expect(info.delivered.consumer_seq).toBe(1); // delivered once, never again

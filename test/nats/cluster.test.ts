@@ -32,9 +32,14 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const seeds = (first: NatsServer) => [first.url, ...cluster.nodes.filter((n) => n !== first).map((n) => n.url)];
 const node = (name: string | undefined) => cluster.nodes.find((n) => n.name === name)!;
 
+/** The nodes leading the channel's stream and consumer (waits for a fresh consumer's first election). */
 async function leaders(p: ProvisionedChannel): Promise<{ stream: string; consumer: string }> {
-  const [s, c] = await Promise.all([admin.jsm.streams.info(p.names.stream), admin.jsm.consumers.info(p.names.stream, p.names.consumer)]);
-  return { stream: s.cluster!.leader!, consumer: c.cluster!.leader! };
+  for (let i = 0; i < 50; i++) {
+    const [s, c] = await Promise.all([admin.jsm.streams.info(p.names.stream), admin.jsm.consumers.info(p.names.stream, p.names.consumer)]);
+    if (s.cluster?.leader && c.cluster?.leader) return { stream: s.cluster.leader, consumer: c.cluster.leader };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('no leaders elected');
 }
 
 /** Moves the consumer's leadership off the stream leader's node (step-downs pick a new leader at random). */
