@@ -16,7 +16,10 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/nats/**'] } },
+      // Real nats-server processes (a 3-node cluster's failover alone waits out 2.9's 4-9 s
+      // raft election): their own project, so `vitest run --project unit` stays quick.
+      { extends: true, test: { name: 'nats', include: ['test/nats/**/*.test.ts'] } },
       // Marble specs use only virtual time and a fresh TestScheduler each: no need
       // for a fresh module graph per file, which is most of their wall time.
       { extends: true, test: { name: 'marbles', include: ['marbles/**/*.test.ts'], isolate: false } },
