@@ -20,6 +20,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   ends: ['errors', 'protocol', 'util', 'channel', 'session'],
   endpoint: ['errors', 'protocol', 'util', 'transport', 'channel', 'session', 'link', 'operators', 'ends'],
   node: ['errors', 'protocol', 'util', 'transport'],
+  nats: ['errors', 'protocol', 'util', 'channel', 'session', 'endpoint', 'transport'],
   testing: ['errors', 'protocol', 'util', 'transport', 'channel', 'endpoint'],
 };
 
