@@ -3,6 +3,7 @@ import {
   DEFAULT_KEEPALIVE_MS,
   DEFAULT_MAX_FRAME_BYTES,
 } from '../protocol/limits.js';
+import type { ValueExtension } from '../protocol/valueExtensions.js';
 import type { SessionSettings } from './Session.js';
 
 /** Options shared by Exporter and Importer. */
@@ -22,6 +23,14 @@ export interface EndpointConfig {
    * the current task). Both are virtualized inside `TestScheduler.run()`.
    */
   flushScheduler?: SchedulerLike;
+  /**
+   * MessagePack extensions for values of your own types, tried before the
+   * built-in ones (`Map`, `Set`, `BigInt`, `Error`, `Date`). Types 0 to 0x6f
+   * (0x70–0x7f are rx-netchan's; another throws `'EINVAL'`). Both sides of a
+   * connection must register the same extensions. Defaults to none. See the
+   * README, "What crosses the wire".
+   */
+  extensions?: readonly ValueExtension[];
 }
 
 export function sessionSettings(config: EndpointConfig): SessionSettings {

@@ -12,7 +12,8 @@ export type NetchanErrorCode =
   | 'ECLOSED' // connection ended, or the channel/endpoint is closed
   | 'EAUTH' // the exporter refused the importer's credentials
   | 'EOVERFLOW' // a bounded send queue is full and its overflow strategy is 'error'
-  | 'EREMOTE'; // the peer errored the channel with an error of its own
+  | 'EREMOTE' // the peer errored the channel with an error of its own
+  | 'EINVAL'; // a bad argument: a value that cannot be encoded, a wrong drain/sync target, a reserved extension type
 
 /**
  * Every error rx-netchan raises. `code` is one of {@link NetchanErrorCode}.
