@@ -21,3 +21,5 @@ export { dialTls, listenTls } from './node/tls.js';
 export { SocketConnection } from './node/SocketConnection.js';
 export { listenWebSocket } from './node/wsServer.js';
 export type { WsListenConfig } from './node/wsServer.js';
+export type { TlsDialConfig, TlsListenConfig } from './node/tls.js';
+export type { WsServerOptions, WsClientInfo } from './node/wsServer.js';
