@@ -27,7 +27,7 @@ export function report(obj) {
   process.stdout.write(JSON.stringify(obj) + '\n');
 }
 
-/** A progress bar on stderr: redrawn in place on a terminal, every 10 % otherwise. */
+/** A progress bar on stderr: redrawn in place on a terminal, every 10 % otherwise; the 100 % line once. */
 export function progressBar(label, total, extra = () => '') {
   const tty = process.stderr.isTTY;
   let shown = -1;
@@ -46,6 +46,7 @@ export function progressBar(label, total, extra = () => '') {
     update(n) {
       const now = Date.now();
       const tenth = Math.floor((n / total) * 10);
+      if (n === total) return; // done() draws the last line
       if (tty ? now - last >= 100 : tenth > shown) {
         last = now;
         shown = tenth;

@@ -2,13 +2,14 @@
 // queue's room, so memory stays flat) and collects results on 'results'.
 import { Exporter, exportChannel, feed, drain } from 'rx-netchan';
 import 'rx-netchan/node';
-import { firstValueFrom, lastValueFrom, scan, last } from 'rxjs';
+import { lastValueFrom, scan, last } from 'rxjs';
 import { memorySampler, report, progressBar } from './common.mjs';
 
 const TOTAL = Number(process.env.DEMO_TOTAL ?? 100_000);
+const QUEUE_LIMIT = 1024;
 const mem = memorySampler();
 const exporter = new Exporter();
-const work = exportChannel(exporter, 'work', 'send', { queueLimit: 1024 });
+const work = exportChannel(exporter, 'work', 'send', { queueLimit: QUEUE_LIMIT });
 const results = exportChannel(exporter, 'results', 'recv');
 const { url } = await exporter.listen('tcp://127.0.0.1:0');
 report({ event: 'listening', url, idleRss: mem.idle });
@@ -18,7 +19,9 @@ function* items() {
 }
 
 const started = Date.now();
-const bar = progressBar('round trips', TOTAL, () => `in flight ${work.pending - work.dispatcher.queue.length} | queued ${work.dispatcher.queue.length}`);
+// Public counters only: `pending` = queued + in flight; `capacity` = room left in the queue.
+const queued = () => QUEUE_LIMIT - work.capacity;
+const bar = progressBar('round trips', TOTAL, () => `in flight ${work.pending - queued()} | queued ${queued()}`);
 let checksum = 0;
 const gotAll = lastValueFrom(
   results.pipe(

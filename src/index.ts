@@ -53,3 +53,4 @@ export {
   WsCloseCode,
 } from './transport/websocket.js';
 export type { WebSocketConnectionConfig, WebSocketConstructor, WebSocketLike } from './transport/websocket.js';
+export type { ValueExtension, ValueCodecContext } from './protocol/valueExtensions.js';

@@ -34,3 +34,5 @@ export type {
   FaultToxics,
   FaultToxicsPatch,
 } from './node/FaultProxy.js';
+export type { TlsDialConfig, TlsListenConfig } from './node/tls.js';
+export type { WsServerOptions, WsClientInfo } from './node/wsServer.js';

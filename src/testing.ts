@@ -3,3 +3,4 @@ export { virtualPipe } from './testing/virtualPipe.js';
 export type { VirtualPipeConfig, VirtualConnection, VirtualFrame } from './testing/virtualPipe.js';
 export { virtualNetwork } from './testing/virtualNetwork.js';
 export type { VirtualNetwork, VirtualNetworkConfig } from './testing/virtualNetwork.js';
+export { observableMatcher, normalizeErrors } from './testing/observableMatcher.js';

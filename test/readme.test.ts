@@ -44,13 +44,26 @@ describe('README', () => {
     expect(proven).toContain(shown.trim());
   });
 
+  it('wire-diagram example is the one marbles/readmeWire.marbles.test.ts proves, whole (imports included)', () => {
+    const shown = blockAfter(/^diagram of the wire:$/m, 'ts');
+    const proven = readFileSync(new URL('../marbles/readmeWire.marbles.test.ts', import.meta.url), 'utf8')
+      .replace("'../src/index.js'", "'rx-netchan'")
+      .replace("'../src/testing.js'", "'rx-netchan/testing'");
+    expect(shown).toMatch(/^import /);
+    expect(proven.endsWith(shown)).toBe(true);
+  });
+
   it('shows both commands', () => {
     expect(readme).toContain('npm install && npm run demo');
     expect(readme).toContain('npm install && npm test');
   });
 
-  it('lists every error code in API.md', () => {
-    for (const code of ['ENOCHAN', 'EDIR', 'EEXIST', 'ETIMEDOUT', 'EPROTO', 'ETOOBIG', 'ECLOSED', 'EAUTH']) {
+  it('lists every error code in API.md and in NetchanErrorCode', () => {
+    const source = readFileSync(new URL('../src/errors/NetchanError.ts', import.meta.url), 'utf8');
+    const union = source.slice(source.indexOf('export type NetchanErrorCode'), source.indexOf(';', source.indexOf('export type NetchanErrorCode')));
+    const declared = [...union.matchAll(/'(E[A-Z]+)'/g)].map((m) => m[1]!);
+    expect(declared).toContain('EINVAL');
+    for (const code of new Set(['ENOCHAN', 'EDIR', 'EEXIST', 'ETIMEDOUT', 'EPROTO', 'ETOOBIG', 'ECLOSED', 'EAUTH', ...declared])) {
       expect(readme).toMatch(new RegExp('\\| `' + code + '` \\|'));
     }
   });

@@ -29,10 +29,19 @@ export interface HasTrackable {
   [TRACK](): Trackable;
 }
 
-export function trackableOf(target: unknown): Trackable {
+/** @throws NetchanError `'EINVAL'` when `target` is not an Exporter, an Importer or a send channel. */
+export function trackableOf(target: unknown, what = 'drain/sync'): Trackable {
   const fn = (target as Partial<HasTrackable> | null)?.[TRACK];
   if (typeof fn !== 'function') {
-    throw new NetchanError('EINVAL', 'drain/sync: target must be an Exporter, an Importer, or a send channel from exportChannel/importChannel');
+    throw new NetchanError('EINVAL', `${what}: the target must be an Exporter, an Importer, or a 'send' channel from exportChannel/importChannel; got ${describeTarget(target)}`);
   }
   return fn.call(target);
+}
+
+function describeTarget(target: unknown): string {
+  if (target === null || target === undefined) return String(target);
+  if (typeof target !== 'object') return `a ${typeof target}`;
+  if (typeof (target as { subscribe?: unknown }).subscribe === 'function') return "an Observable ('recv' channels and imports cannot be drained: drain the side that sends)";
+  const name = (target as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' && name !== '' && name !== 'Object' ? `a ${name}` : 'an object';
 }

@@ -1,5 +1,7 @@
 import { asapScheduler, asyncScheduler, type SchedulerLike } from 'rxjs';
 import type { LinkSettings } from '../link/Link.js';
+import type { ValueCodecConfig } from '../protocol/codec.js';
+import type { ValueExtension } from '../protocol/valueExtensions.js';
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_KEEPALIVE_MS,
@@ -55,6 +57,14 @@ export interface EndpointConfig {
    * backpressure (the link then stops writing values until it drains). Defaults to 1 MiB.
    */
   highWaterMark?: number;
+  /**
+   * MessagePack extensions for values of your own types, tried before the
+   * built-in ones (`Map`, `Set`, `BigInt`, `Error`, `Date`). Types 0 to 0x6f
+   * (0x70–0x7f are rx-netchan's; another throws `'EINVAL'`). Both sides of a
+   * connection must register the same extensions. Defaults to none. See the
+   * README, "What crosses the wire".
+   */
+  extensions?: readonly ValueExtension[];
   /** Scheduler for every timer (keepalive, timeouts, reconnect). Defaults to `asyncScheduler`. */
   scheduler?: SchedulerLike;
   /**
@@ -76,10 +86,11 @@ export function linkSettings(config: EndpointConfig): LinkSettings {
 }
 
 /** The value codec's limits, from the endpoint's options. */
-export function codecConfig(config: EndpointConfig): { maxFrameBytes: number; maxDepth?: number; maxElements?: number } {
-  const c: { maxFrameBytes: number; maxDepth?: number; maxElements?: number } = { maxFrameBytes: config.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES };
+export function codecConfig(config: EndpointConfig): ValueCodecConfig {
+  const c: ValueCodecConfig = { maxFrameBytes: config.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES };
   if (config.maxDepth !== undefined) c.maxDepth = config.maxDepth;
   if (config.maxElements !== undefined) c.maxElements = config.maxElements;
+  if (config.extensions !== undefined) c.extensions = config.extensions;
   return c;
 }
 

@@ -13,7 +13,7 @@ export type NetchanErrorCode =
   | 'EAUTH' // the exporter refused the importer's credentials
   | 'EOVERFLOW' // a bounded send queue is full and its overflow strategy is 'error'
   | 'EREMOTE' // the peer errored the channel with an error of its own
-  | 'EINVAL'; // a value or argument is invalid (cannot be encoded, fails its schema, a wrong drain target)
+  | 'EINVAL'; // a value or argument is invalid: a value that cannot be encoded or fails its schema, a wrong drain/sync target, a reserved extension type
 
 /**
  * Every error rx-netchan raises. `code` is one of {@link NetchanErrorCode}.

@@ -1,8 +1,8 @@
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { asyncScheduler } from 'rxjs';
-import { WebSocketServer, type ServerOptions as WsServerOptions, type WebSocket } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { NetchanError } from '../errors/NetchanError.js';
 import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_MAX_FRAME_BYTES } from '../protocol/limits.js';
 import type { Connection } from '../transport/Connection.js';
@@ -10,11 +10,58 @@ import type { Listener, TransportOptions } from '../transport/registry.js';
 import { WebSocketConnection, wsMaxMessageBytes, type WebSocketLike } from '../transport/websocket.js';
 import { addRoute, rejectUpgrade, removeRoute, type UpgradeHandler } from './wsRouter.js';
 
+/** Who asks to connect: the argument of {@link WsServerOptions.verifyClient}. */
+export interface WsClientInfo {
+  /** The `Origin` header. */
+  origin: string;
+  /** True over TLS (`wss://`). */
+  secure: boolean;
+  /** The upgrade request. */
+  req: IncomingMessage;
+}
+
+/**
+ * Options of the `ws` package's `WebSocketServer` that a `ws://` listener passes
+ * on (see the `ws` documentation). Declared here, so the published types need
+ * no `@types/ws`; the compiler checks them against `ws`'s own when rx-netchan is built.
+ */
+export interface WsServerOptions {
+  /**
+   * Accepts or refuses a handshake: return `true`/`false` (a function of one
+   * parameter), or call `callback` (a function of two, for an asynchronous
+   * check; `ws` tells them apart by their length). Defaults to accepting every one.
+   */
+  verifyClient?: (info: WsClientInfo, callback: (accept: boolean, code?: number, message?: string, headers?: OutgoingHttpHeaders) => void) => boolean | void;
+  /** Picks a subprotocol from those the client offers, or `false`. Defaults to the first one. */
+  handleProtocols?: (protocols: Set<string>, request: IncomingMessage) => string | false;
+  /** permessage-deflate compression: `true`, or its settings. Defaults to off. */
+  perMessageDeflate?:
+    | boolean
+    | {
+        serverNoContextTakeover?: boolean;
+        clientNoContextTakeover?: boolean;
+        serverMaxWindowBits?: number;
+        clientMaxWindowBits?: number;
+        threshold?: number;
+        concurrencyLimit?: number;
+      };
+  /** Largest message accepted, in bytes. Defaults to the frame limit plus 4 (at least 1 MiB). */
+  maxPayload?: number;
+  /** Skip UTF-8 validation of text messages (rx-netchan refuses text anyway). Defaults to false. */
+  skipUTF8Validation?: boolean;
+  /** Emit several message events in one tick. Defaults to `ws`'s default. */
+  allowSynchronousEvents?: boolean;
+  /** Answer pings automatically. Defaults to true. */
+  autoPong?: boolean;
+}
+
 /**
  * Transport options of a `ws://` (or `wss://`) listener: the Exporter's
- * `transport` option.
+ * `transport` option. For a `wss://` listener with a server of its own, every
+ * `https.createServer()` option (`key`, `cert`, `ca`, `requestCert`, …) may be
+ * given at the top level, as for `tls://`, or in `tls`.
  */
-export interface WsListenConfig {
+export interface WsListenConfig extends HttpsServerOptions {
   /**
    * An http or https server to attach to, so WebSocket shares a port with your
    * web app. Upgrades for the URL's path are served; other paths get 404 unless
@@ -25,20 +72,17 @@ export interface WsListenConfig {
    */
   server?: HttpServer;
   /** Extra `ws` WebSocketServer options (`verifyClient`, `handleProtocols`, `perMessageDeflate`, …). */
-  wsOptions?: Omit<WsServerOptions, 'noServer' | 'server' | 'port' | 'host' | 'path'>;
-  /** TLS options for a `wss://` listener with a server of its own; `key`, `cert`, `ca`, `pfx`, `passphrase` may also be given at the top level, as for `tls://`. */
+  wsOptions?: WsServerOptions;
+  /** `https.createServer()` options for a `wss://` listener with a server of its own; they win over the same keys at the top level. */
   tls?: HttpsServerOptions;
   /** How long to wait for a peer's close handshake before dropping its socket, in ms. Defaults to 2,000. */
   closeTimeout?: number;
 }
 
-const TLS_KEYS = ['key', 'cert', 'ca', 'pfx', 'passphrase', 'requestCert', 'minVersion', 'ciphers'] as const;
-
-/** TLS options for a `wss://` server of our own: `key`/`cert`/… at the top level (as for `tls://`), or in `tls`. */
+/** TLS options for a `wss://` server of our own: every top-level key but ours (as for `tls://`), then `tls`. */
 function tlsOptions(config: TransportOptions & WsListenConfig): HttpsServerOptions {
-  const out: Record<string, unknown> = {};
-  for (const k of TLS_KEYS) if (config[k] !== undefined) out[k] = config[k];
-  return { ...out, ...config.tls };
+  const { server: _server, wsOptions: _ws, tls, closeTimeout: _close, maxFrameBytes: _max, ...top } = config;
+  return { ...(top as HttpsServerOptions), ...tls };
 }
 
 function remoteOf(scheme: string, s: Socket): string {

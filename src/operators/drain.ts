@@ -20,6 +20,7 @@ import { waitForAcks, type DrainConfig, type DrainTarget } from './waitForAcks.j
  * ```
  * @param target An Exporter, an Importer, or a `'send'` channel from exportChannel/importChannel.
  * @param config `timeout` (ms, from the source's completion) → NetchanError `'ETIMEDOUT'`.
+ * @throws NetchanError `'EINVAL'` at once when `target` is none of those (an import's Observable, say).
  * @see sync
  */
 export function drain<T>(target: DrainTarget, config: DrainConfig = {}): MonoTypeOperatorFunction<T> {

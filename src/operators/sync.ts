@@ -21,6 +21,7 @@ import { waitForAcks, type DrainConfig, type DrainTarget } from './waitForAcks.j
  * ```
  * @param target An Exporter, an Importer, or a `'send'` channel.
  * @param config `timeout` (ms, from the source's completion) → NetchanError `'ETIMEDOUT'`.
+ * @throws NetchanError `'EINVAL'` at once when `target` is none of those (an import's Observable, say).
  * @see drain
  */
 export function sync<T>(target: DrainTarget, config: DrainConfig = {}): MonoTypeOperatorFunction<T> {

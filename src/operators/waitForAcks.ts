@@ -1,6 +1,6 @@
 import { Observable, asyncScheduler, type MonoTypeOperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { DrainTimeoutError } from '../errors/DrainTimeoutError.js';
-import { trackableOf, type Trackable } from '../channel/Trackable.js';
+import { trackableOf, type HasTrackable, type Trackable } from '../channel/Trackable.js';
 
 /** Options of {@link drain} and {@link sync}. */
 export interface DrainConfig {
@@ -10,8 +10,13 @@ export interface DrainConfig {
   scheduler?: SchedulerLike;
 }
 
-/** What an Exporter, an Importer or a send channel can be waited on for. */
-export type DrainTarget = object;
+/**
+ * What {@link drain} and {@link sync} wait on: an `Exporter`, an `Importer`, or a
+ * `'send'` channel (`exportChannel(…, 'send')`, `importChannel(…, 'send')`).
+ * An import's or an exported `'recv'` channel's Observable is not one: drain the
+ * side that sends. Structural, so either copy of the library (ESM or CJS) fits.
+ */
+export type DrainTarget = HasTrackable;
 
 /**
  * The shared body of drain and sync: pass values through; when the source
@@ -25,9 +30,10 @@ export function waitForAcks<T>(
   config: DrainConfig,
   start: (t: Trackable) => () => boolean,
 ): MonoTypeOperatorFunction<T> {
+  // At once, so a wrong target fails where drain()/sync() is called (JavaScript callers have no type check).
+  const t = trackableOf(target, what);
   return (source) =>
     new Observable<T>((subscriber) => {
-      const t = trackableOf(target);
       let stopListening: (() => void) | null = null;
       let timer: Subscription | null = null;
       const sourceSub = source.subscribe({

@@ -1,7 +1,10 @@
-import { Decoder, Encoder } from '@msgpack/msgpack';
+import { Decoder, type Encoder } from '@msgpack/msgpack';
 import { NetchanError } from '../errors/NetchanError.js';
+import { findUnencodable } from './findUnencodable.js';
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_FRAME_BYTES, type ValueLimits } from './limits.js';
-import { scanValue } from './scanValue.js';
+import { scan } from './scanValue.js';
+import { createValueEncoder } from './valueEncoder.js';
+import { NestedCodec, ValueExtensionCodec, type ValueCodecContext, type ValueExtension } from './valueExtensions.js';
 
 /** Room kept in a frame for its header: array marker, type, id (uint32). */
 export const DATA_HEADER_MAX = 2 + 5;
@@ -14,39 +17,59 @@ export interface ValueCodecConfig {
   maxDepth?: number;
   /** Most items (array elements, map keys and values) in a received value. Defaults to 32,768 (`DEFAULT_MAX_ELEMENTS`). */
   maxElements?: number;
+  /** MessagePack extensions for the user's own types (types 0–0x6f). Defaults to none. */
+  extensions?: readonly ValueExtension[];
 }
 
 /**
  * MessagePack for channel values: one shared encoder (its buffer is reused, so
  * encoding allocates only the returned copy) and a decoder that decodes only
- * what {@link scanValue} has checked: no declared length past the bytes there,
- * nesting and item counts within `maxDepth` and `maxElements`, so a hostile
- * value cannot make it allocate or spin past those bounds.
+ * what {@link scan} has checked: no declared length past the bytes there,
+ * nesting and item counts within `maxDepth` and `maxElements` (values nested
+ * inside extensions included), so a hostile value cannot make it allocate or
+ * spin past those bounds.
+ *
+ * Beyond plain MessagePack: `Map`, `Set`, `BigInt` and `Error` travel as
+ * themselves (extension types 0x70–0x73), `undefined` object properties are
+ * left out, and the user's extensions come first (see valueExtensions.ts).
  */
 export class ValueCodec {
-  private readonly encoder = new Encoder({ initialBufferSize: 64 * 1024 });
+  private readonly extensionCodec: ValueExtensionCodec;
+  /** What extension encoders and decoders get as `context`: nested encode/decode with the same rules. */
+  private readonly context: NestedCodec;
+  private readonly encoder: Encoder<ValueCodecContext>;
   /** Values and control frames get a decoder each, so each stays monomorphic and warm. */
-  private readonly decoder: Decoder;
-  private readonly controlDecoder: Decoder;
+  private readonly decoder: Decoder<ValueCodecContext>;
+  private readonly controlDecoder: Decoder<ValueCodecContext>;
   readonly maxFrameBytes: number;
   /** What a received value may cost: checked before decoding. */
   readonly limits: Readonly<ValueLimits>;
 
-  /** @param config Limits; a number is `maxFrameBytes` (the older signature). */
+  /**
+   * @param config Limits and extensions; a number is `maxFrameBytes` (the older signature).
+   * @throws NetchanError `'EINVAL'` for an extension type outside 0–0x6f or registered twice.
+   */
   constructor(config: ValueCodecConfig | number = {}) {
     const c = typeof config === 'number' ? { maxFrameBytes: config } : config;
     const max = (this.maxFrameBytes = c.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     this.limits = { maxDepth: c.maxDepth ?? DEFAULT_MAX_DEPTH, maxElements: c.maxElements ?? DEFAULT_MAX_ELEMENTS };
-    // scanValue has checked every length already; these are a second fence.
+    // scan() has checked every length already; these are a second fence.
     const items = this.limits.maxElements;
     const limits = { maxStrLength: max, maxBinLength: max, maxArrayLength: items, maxMapLength: items, maxExtLength: max };
-    this.decoder = new Decoder(limits);
-    this.controlDecoder = new Decoder(limits);
+    const extensionCodec = new ValueExtensionCodec(c.extensions);
+    const context = new NestedCodec(extensionCodec, limits, this.limits);
+    this.extensionCodec = extensionCodec;
+    this.context = context;
+    this.encoder = createValueEncoder({ extensionCodec, context, initialBufferSize: 64 * 1024 });
+    this.decoder = new Decoder({ extensionCodec, context, ...limits });
+    this.controlDecoder = new Decoder({ extensionCodec, context, ...limits });
   }
 
   /**
    * Encodes `value` into a new Uint8Array the caller owns.
-   * @throws NetchanError `'ETOOBIG'` when it would not fit in one frame.
+   * @throws NetchanError `'ETOOBIG'` when it would not fit in one frame, `'EINVAL'`
+   * when part of it cannot be encoded (a function, a symbol, a cycle): the message
+   * names the channel and the path, e.g. `channel "jobs": value.items[2].cb: a function cannot be encoded`.
    */
   encode(value: unknown, channel: string, limit = this.maxFrameBytes): Uint8Array {
     // Binary values are framed by hand: one copy instead of two (encoder buffer, then slice).
@@ -55,7 +78,7 @@ export class ValueCodec {
     try {
       ref = this.encoder.encodeSharedRef(value);
     } catch (e) {
-      throw new NetchanError('EPROTO', `channel "${channel}": value cannot be encoded: ${(e as Error).message}`, { cause: e });
+      throw this.unencodable(e, value, `channel "${channel}"`, 'value');
     }
     if (ref.length + DATA_HEADER_MAX > limit) {
       throw new NetchanError(
@@ -79,13 +102,20 @@ export class ValueCodec {
     try {
       return this.decoder.decode(copy ? bytes.slice() : bytes);
     } catch (e) {
-      throw new NetchanError('EPROTO', `${what}malformed value: ${(e as Error).message}`, { cause: e });
+      throw new NetchanError((e as { code?: unknown }).code === 'ETOOBIG' ? 'ETOOBIG' : 'EPROTO', `${what}malformed value: ${(e as Error).message}`, { cause: e });
     }
   }
 
-  /** Encodes a control frame body (not size-checked: control frames are small). */
+  /**
+   * Encodes a control frame body (not size-checked: control frames are small).
+   * @throws NetchanError `'EINVAL'` when a value in it (an importer's `auth`) cannot be encoded.
+   */
   encodeControl(frame: readonly unknown[]): Uint8Array {
-    return this.encoder.encodeSharedRef(frame);
+    try {
+      return this.encoder.encodeSharedRef(frame);
+    } catch (e) {
+      throw this.unencodable(e, frame, 'control frame', 'frame');
+    }
   }
 
   /**
@@ -101,10 +131,20 @@ export class ValueCodec {
     }
   }
 
-  /** scanValue with the codec's limits and a message naming what was decoded; true if it holds bin/ext. */
+  /** The EINVAL for a value the encoder refused, naming the first bad field; walks the value only now, on failure. */
+  private unencodable(e: unknown, value: unknown, where: string, root: string): NetchanError {
+    if ((e as { code?: unknown })?.code === 'EPROTO' && (e as Error).name === 'NetchanError') return e as NetchanError; // a channel end sent twice, say
+    const bad = findUnencodable(value, this.extensionCodec, this.context, root);
+    const detail = bad ? `${bad.path}: ${bad.reason}` : `${root} cannot be encoded: ${(e as Error).message}`;
+    return new NetchanError('EINVAL', `${where}: ${detail}`, { cause: e });
+  }
+
+  /** scan() with the codec's limits and a message naming what was decoded; true if it holds bin/ext. Sets the budget nested values share. */
   private check(bytes: Uint8Array, what: string): boolean {
     try {
-      return scanValue(bytes, this.limits);
+      const found = scan(bytes, this.limits);
+      this.context.startValue(this.limits.maxElements - found.elements);
+      return found.binary;
     } catch (e) {
       const err = e as NetchanError;
       const kind = what === '' ? 'frame' : 'value';

@@ -29,6 +29,17 @@ import type { ValueLimits } from './limits.js';
  *   the actual size, as msgpack's do: `nesting depth (101) > maxDepth (100)`.
  */
 export function scanValue(bytes: Uint8Array, limits: ValueLimits): boolean {
+  return scan(bytes, limits).binary;
+}
+
+/** What {@link scanValue} found: whether the value holds bin/ext data, and how many items it has. */
+export interface ScanResult {
+  readonly binary: boolean;
+  readonly elements: number;
+}
+
+/** {@link scanValue}, also counting the items (so nested values, inside extensions, share one budget). */
+export function scan(bytes: Uint8Array, limits: ValueLimits): ScanResult {
   const end = bytes.length;
   const { maxDepth, maxElements } = limits;
   let pos = 0;
@@ -44,7 +55,7 @@ export function scanValue(bytes: Uint8Array, limits: ValueLimits): boolean {
     while (left === 0) {
       if (depth === 0) {
         if (pos !== end) throw malformed(`${end - pos} trailing byte(s) after the value at byte ${pos}`);
-        return binary;
+        return { binary, elements };
       }
       left = stack![--depth]!;
     }

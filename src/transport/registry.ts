@@ -52,24 +52,56 @@ export function registerTransport(scheme: string, fns: { listen?: ListenFn; dial
   if (fns.dial) r.dial.set(s, fns.dial);
 }
 
-const HINT = "; for tcp:, tls: and ws: servers on Node, import 'rx-netchan/node' once";
+/** Schemes that `rx-netchan/node` registers, by role: hint at it only for these. */
+const NODE_SCHEMES = { listen: ['tcp:', 'tls:', 'ws:', 'wss:'], dial: ['tcp:', 'tls:'] } as const;
 
+function unknownScheme(url: URL, role: 'listen' | 'dial'): NetchanError {
+  const scheme = url.protocol;
+  const known = [...registry()[role].keys()].join(', ') || 'none';
+  const what = role === 'listen' ? 'no listener' : 'no transport';
+  if ((NODE_SCHEMES[role] as readonly string[]).includes(scheme)) {
+    return new NetchanError('EINVAL', `${what} for ${scheme} URLs here: on Node, import 'rx-netchan/node' once (it registers tcp:, tls: and the ws: server)`);
+  }
+  return new NetchanError('EINVAL', `${what} for ${scheme} URLs; registered here: ${known}. registerTransport() adds a scheme`);
+}
+
+/** The listen function for `url`'s scheme. @throws NetchanError `'EINVAL'` when none is registered. */
 export function listenerFor(url: URL): ListenFn {
   const fn = registry().listen.get(url.protocol);
-  if (!fn) throw new NetchanError('EPROTO', `no listener for ${url.protocol} URLs${HINT}`);
+  if (!fn) throw unknownScheme(url, 'listen');
   return fn;
 }
 
+/** The dial function for `url`'s scheme. @throws NetchanError `'EINVAL'` when none is registered. */
 export function dialerFor(url: URL): DialFn {
   const fn = registry().dial.get(url.protocol);
-  if (!fn) throw new NetchanError('EPROTO', `no transport for ${url.protocol} URLs${HINT}`);
+  if (!fn) throw unknownScheme(url, 'dial');
   return fn;
 }
 
+const hasAuthority = /^[a-z][a-z\d+.-]*:\/\//i;
+
+/**
+ * Parses an endpoint URL. `localhost:4000` parses as scheme `localhost:`, so a
+ * URL without `//` whose scheme nobody registered is taken for a missing scheme.
+ * @throws NetchanError `'EINVAL'` for an invalid URL or one without a scheme.
+ */
 export function parseUrl(url: string): URL {
+  let parsed: URL | undefined;
+  let invalid: unknown;
   try {
-    return new URL(url);
+    parsed = new URL(url);
   } catch (e) {
-    throw new NetchanError('EPROTO', `invalid URL: ${url}`, { cause: e });
+    // Reported below: "127.0.0.1:4000" and ":4000" do not parse at all.
+    invalid = e;
   }
+  if (!hasAuthority.test(url)) {
+    const r = registry();
+    if (parsed === undefined || (!r.dial.has(parsed.protocol) && !r.listen.has(parsed.protocol))) {
+      const hostPort = url.replace(/^\/\//, '');
+      throw new NetchanError('EINVAL', `URL "${url}" has no scheme: write "tcp://${hostPort}" (or tls://, ws://, wss://)`);
+    }
+  }
+  if (parsed === undefined) throw new NetchanError('EINVAL', `invalid URL: ${url}`, { cause: invalid });
+  return parsed;
 }

@@ -81,18 +81,19 @@ function implementation(options: TransportOptions): WebSocketConstructor {
  * are sent when it does.
  *
  * Transport options (the Importer's `transport`): `protocols` (subprotocols),
- * `WebSocket` (a constructor to use for this connection), and for `ws` on Node
- * only (browsers ignore them): `ca`, `rejectUnauthorized`, `servername` as for
- * `tls://`, and `wsOptions` (more `ws` client options: `headers`, …).
+ * `WebSocket` (a constructor to use for this connection), `wsOptions` (more
+ * `ws` client options: `headers`, …), and every other key goes to `ws` as well,
+ * so every `tls.connect()` option works for `wss://` as for `tls://` (`ca`,
+ * `checkServerIdentity`, `servername`, client `cert`/`key`, …). Browsers ignore
+ * all but `protocols` and `WebSocket`.
  */
 export function dialWebSocket(url: URL, options: TransportOptions): Connection {
   const Ctor = implementation(options);
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const protocols = options['protocols'] as string | string[] | undefined;
-  // ws (Node) only; browsers ignore a third argument. TLS keys as for tls:// dialing.
-  const wsOptions: Record<string, unknown> = { maxPayload: wsMaxMessageBytes(maxFrameBytes) };
-  for (const k of ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername'] as const) if (options[k] !== undefined) wsOptions[k] = options[k];
-  Object.assign(wsOptions, options['wsOptions'] as object | undefined);
+  // ws (Node) only; browsers ignore a third argument. Every key but ours passes, TLS options included.
+  const { maxFrameBytes: _max, protocols: _protocols, WebSocket: _ctor, wsOptions: extra, ...tls } = options;
+  const wsOptions: Record<string, unknown> = { maxPayload: wsMaxMessageBytes(maxFrameBytes), ...tls, ...(extra as object | undefined) };
   const href = url.href;
   let ws: WebSocketLike;
   try {

@@ -98,10 +98,13 @@ describe.each(TRANSPORTS)('values over %s', (transport) => {
     expect(got.values).toEqual([{ n: 1 }]);
   });
 
-  it("a value MessagePack cannot encode throws at next(), and the channel keeps working", () => {
+  it("a value that cannot be encoded throws 'EINVAL' at next(), naming the field, and the channel keeps working", () => {
     const ch = exportChannel<unknown>(p.exporter, 'bad', 'send');
-    expect(() => ch.next(10n)).toThrow(expect.objectContaining({ name: 'NetchanError', code: 'EPROTO' }));
-    expect(() => ch.next(() => 1)).toThrow(expect.objectContaining({ code: 'EPROTO' }));
+    expect(() => ch.next({ items: [1, 2, { cb: () => 1 }] })).toThrow(
+      expect.objectContaining({ name: 'NetchanError', code: 'EINVAL', message: 'channel "bad": value.items[2].cb: a function cannot be encoded' }),
+    );
+    expect(() => ch.next(Symbol('s'))).toThrow(expect.objectContaining({ code: 'EINVAL', message: 'channel "bad": value: a symbol cannot be encoded' }));
+    expect(ch.pending).toBe(0);
     ch.next(1);
     expect(ch.pending).toBe(1);
   });

@@ -422,4 +422,42 @@ describe('wss://', () => {
     await exporter.close();
     expect(await leftHandles(base)).toEqual([]);
   });
+
+  it('passes every TLS option to the ws client: a checkServerIdentity that rejects fails the connection', async () => {
+    const { readFileSync } = await import('node:fs');
+    const key = readFileSync(new URL('../fixtures/tls-key.pem', import.meta.url));
+    const cert = readFileSync(new URL('../fixtures/tls-cert.pem', import.meta.url));
+    const exporter = new Exporter({ transport: { key, cert } });
+    const { url } = await exporter.listen('wss://127.0.0.1:0/secure');
+    const hosts: string[] = [];
+    const importer = Importer.connect(url, {
+      transport: { ca: cert, checkServerIdentity: (host: string) => (hosts.push(host), new Error('certificate is not the pinned one')) },
+    });
+    const err = await firstValueFrom(importer.errors$.pipe(timeout(5_000)));
+    expect(hosts).toEqual(['127.0.0.1']);
+    expect(err.code).toBe('ECLOSED');
+    expect(err.message).toContain('certificate is not the pinned one');
+    await importer.close();
+    await exporter.close();
+  });
+
+  it('passes every https.createServer option of a wss:// listener through (SNICallback at the top level)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { createSecureContext } = await import('node:tls');
+    const key = readFileSync(new URL('../fixtures/tls-key.pem', import.meta.url));
+    const cert = readFileSync(new URL('../fixtures/tls-cert.pem', import.meta.url));
+    const names: string[] = [];
+    const SNICallback = (name: string, done: (err: Error | null, ctx: ReturnType<typeof createSecureContext>) => void) => {
+      names.push(name);
+      done(null, createSecureContext({ key, cert }));
+    };
+    const exporter = new Exporter({ transport: { key, cert, SNICallback } });
+    exportChannel<string>(exporter, 'secret', 'send').next('sni');
+    const { url } = await exporter.listen('wss://127.0.0.1:0/secure');
+    const importer = Importer.connect(url, { transport: { ca: cert, servername: 'netchan.test', checkServerIdentity: () => undefined } });
+    expect(await firstValueFrom(importChannel<string>(importer, 'secret', 'recv'))).toBe('sni');
+    expect(names).toEqual(['netchan.test']);
+    await importer.close();
+    await exporter.close();
+  });
 });
