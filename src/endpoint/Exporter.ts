@@ -14,6 +14,7 @@ import type { SyncPoint } from '../channel/Dispatcher.js';
 import { ExportedRecvChannel, type HeldBudget } from '../channel/ExportedRecvChannel.js';
 import { SendChannel } from '../channel/SendChannel.js';
 import { TRACK, type HasTrackable, type Trackable } from '../channel/Trackable.js';
+import { EndTable } from '../ends/EndTable.js';
 import { Signal } from '../util/Signal.js';
 import { codecConfig, heldBudget, linkSettings, randomId, transportOptions, type EndpointConfig } from './EndpointConfig.js';
 
@@ -101,6 +102,8 @@ export class Exporter implements HasTrackable {
   /** @internal */
   readonly codec: ValueCodec;
   private readonly budget: HeldBudget;
+  /** Channel ends that travelled inside values from here. */
+  private readonly ends: EndTable;
   private readonly host: SessionHost;
   private readonly owner: LinkOwner;
   private readonly trackable: Trackable;
@@ -111,12 +114,14 @@ export class Exporter implements HasTrackable {
     this.settings = linkSettings(config);
     this.codec = new ValueCodec(codecConfig(config));
     this.budget = heldBudget(config);
+    this.ends = new EndTable(this.codec, this.budget);
+    this.codec.setEndHooks(this.ends);
     this.errors$ = this.errors.asObservable();
     this.host = {
       codec: this.codec,
       maxWindow: config.maxWindow ?? DEFAULT_MAX_WINDOW,
       maxBindings: config.maxBindings ?? DEFAULT_MAX_BINDINGS,
-      resolve: (_s, name, dir) => this.resolve(name, dir),
+      resolve: (session, name, dir) => (typeof name === 'number' ? this.ends.resolve(name, dir, session) : this.resolve(name, dir)),
       report: (err) => this.errors.next(err),
     };
     this.owner = {
@@ -227,6 +232,7 @@ export class Exporter implements HasTrackable {
       else ch.endpointClosed();
     }
     for (const ch of this.retired) ch.endpointClosed(reason);
+    this.ends.close(reason);
     // Synchronously, so drain/sync and errors$ see the close in scheduler time (marble tests), not a microtask later.
     this.progress.emit();
     this.maybeClosed();

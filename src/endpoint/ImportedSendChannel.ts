@@ -41,7 +41,10 @@ export class ImportedSendChannel<T> extends SendChannel<T> implements SendLaneOw
   /** Opens the binding on `session` (again, after a new session: with what is left of `count`). */
   bind(session: Session): void {
     const old = this.outbound;
-    if (old !== null) this.dispatcher.onLost(old);
+    if (old !== null) {
+      this.delivered += old.acked;
+      this.dispatcher.onLost(old);
+    }
     this.session = session;
     const left = this.limit === Infinity ? -1 : this.limit - this.delivered;
     this.outbound = session.openOutbound(this.name, this.config.size, left, this);
@@ -84,8 +87,9 @@ export class ImportedSendChannel<T> extends SendChannel<T> implements SendLaneOw
   }
 
   onLost(out: SendLane, error: NetchanError | undefined, cause: 'cancel' | 'error' | 'session'): void {
+    if (out !== this.outbound) return; // a binding already replaced (a new session)
     this.delivered += out.acked;
-    if (out === this.outbound) this.outbound = null;
+    this.outbound = null;
     this.dispatcher.onLost(out);
     if (cause === 'cancel') {
       // The exporter hung the channel up: it takes nothing more, so what is queued is dropped.

@@ -14,8 +14,9 @@ import { ImportedSendChannel } from './ImportedSendChannel.js';
 import type { SendQueueConfig } from '../channel/SendChannel.js';
 import { TRACK, type HasTrackable, type Trackable } from '../channel/Trackable.js';
 import { Signal } from '../util/Signal.js';
-import { codecConfig, linkSettings, randomId, transportOptions, type EndpointConfig } from './EndpointConfig.js';
+import { codecConfig, heldBudget, linkSettings, randomId, transportOptions, type EndpointConfig } from './EndpointConfig.js';
 import { linkStats } from './Exporter.js';
+import { EndTable } from '../ends/EndTable.js';
 import { backoff, type ReconnectConfig } from './ReconnectConfig.js';
 import { RecvImport } from './RecvImport.js';
 import type { SessionStats } from './SessionStats.js';
@@ -105,6 +106,8 @@ export class Importer implements HasTrackable {
   private readonly recvs = new Set<RecvImport>();
   private readonly settings: LinkSettings;
   private readonly codec: ValueCodec;
+  /** Channel ends that travelled inside values from here. */
+  private readonly ends: EndTable;
   private readonly host: SessionHost;
   private readonly owner: LinkOwner;
   private readonly trackable: Trackable;
@@ -142,6 +145,8 @@ export class Importer implements HasTrackable {
   constructor(conn: Connection | (() => Connection), config: ImporterConfig = {}) {
     this.settings = linkSettings(config);
     this.codec = new ValueCodec(codecConfig(config));
+    this.ends = new EndTable(this.codec, heldBudget(config));
+    this.codec.setEndHooks(this.ends);
     this.errors$ = this.errors.asObservable();
     this.state$ = this.stateSubject.asObservable();
     this.reconnects$ = this.reconnectEvents.asObservable();
@@ -158,7 +163,8 @@ export class Importer implements HasTrackable {
       codec: this.codec,
       maxWindow: DEFAULT_MAX_WINDOW,
       maxBindings: DEFAULT_MAX_BINDINGS,
-      resolve: (_s, name) => {
+      resolve: (session, name, dir) => {
+        if (typeof name === 'number') return this.ends.resolve(name, dir, session);
         throw new NetchanError('ENOCHAN', `no such channel on the importer: ${typeof name === 'string' ? `"${name}"` : String(name)}`);
       },
       report: (err) => this.errors.next(err),
@@ -340,9 +346,10 @@ export class Importer implements HasTrackable {
         this.session = new Session(this.host, 'dialer');
         link.attach(this.session);
         this.session.attach(link, null);
-        old.abandon();
         for (const r of [...this.recvs]) r.bind(this.session);
         for (const s of [...this.sends]) s.bind(this.session);
+        // What else lived on the old session (channel ends inside values) cannot follow: it settles.
+        old.close(new NetchanError('ECLOSED', `the exporter at ${link.remote} no longer had this session (${restarted ? 'it restarted' : 'past its resumeGrace'})`));
       }
       const event: ReconnectEvent = {
         type: resumed ? 'resumed' : 'new-session',
@@ -406,6 +413,7 @@ export class Importer implements HasTrackable {
     this.retry?.unsubscribe();
     this.retry = null;
     this.session.close(err);
+    this.ends.close(err ?? new NetchanError('ECLOSED', 'importer is closed'));
     this.setState('closed');
     this.stateSubject.complete();
     // sends stay listed: their unacknowledged values make drain fail with the reason.

@@ -18,6 +18,8 @@ export interface ChannelEnd {
   readonly endConfig: EndConfig;
   /** Marks the end as sent away; throws `'EPROTO'` if it already was. */
   travel(): void;
+  /** The value carrying it never left this process (a local pair): it is this side's again. */
+  stayed(): void;
   /**
    * The end was offered in a value and can no longer be bound (the value was
    * discarded, delivered without anyone binding it, or the endpoint closed):

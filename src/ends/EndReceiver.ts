@@ -94,6 +94,11 @@ export abstract class EndReceiver<T> extends Observable<T> implements RecvSink {
     };
   }
 
+  /** True while its one subscriber is there. */
+  protected get isSubscribed(): boolean {
+    return this.stateNow === 'subscribed';
+  }
+
   /** @internal Takes the values held for a subscriber out (a forwarded end hands them on). */
   protected takeHeld(): Held[] {
     const budget = this.budget();
@@ -105,6 +110,11 @@ export abstract class EndReceiver<T> extends Observable<T> implements RecvSink {
   /** No subscriber will come here (the end travelled). */
   protected retire(): void {
     this.stateNow = 'done';
+  }
+
+  /** It did not travel after all (a value that stayed in this process): it may be subscribed again. */
+  protected reopen(): void {
+    if (this.stateNow === 'done' && this.subscriber === null && this.finished === null) this.stateNow = 'waiting';
   }
 
   private emit(lane: RecvLane, value: unknown, seq: number): void {

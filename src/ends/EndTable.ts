@@ -1,8 +1,10 @@
 import type { HeldBudget } from '../channel/ExportedRecvChannel.js';
+import { DecodeError } from '@msgpack/msgpack';
 import { NetchanError } from '../errors/NetchanError.js';
+import type { ChannelEndHooks } from '../protocol/valueExtensions.js';
 import type { ValueCodec } from '../protocol/codec.js';
 import type { OpenTarget, Session } from '../session/Session.js';
-import { CHANNEL_END, type ChannelEnd, type EndRef } from './ChannelEnd.js';
+import { CHANNEL_END, isChannelEnd, type ChannelEnd, type EndRef } from './ChannelEnd.js';
 import { PairRecvEnd, PairSendEnd } from './PairEnds.js';
 import { RelaySink } from './Relay.js';
 import { RemoteRecvEnd, RemoteSendEnd } from './RemoteEnds.js';
@@ -20,7 +22,7 @@ interface Entry {
  * or when it can no longer be bound (the value was discarded, delivered without
  * being bound, or the endpoint closed): then the end's partner settles.
  */
-export class EndTable {
+export class EndTable implements ChannelEndHooks {
   private next = 1;
   private readonly entries = new Map<number, Entry>();
 
@@ -34,6 +36,10 @@ export class EndTable {
     return this.entries.size;
   }
 
+  isEnd(value: object): boolean {
+    return isChannelEnd(value);
+  }
+
   /** A channel end was found inside a value being encoded: it travels now. @throws NetchanError `'EPROTO'` if it already travelled. */
   offer(end: ChannelEnd): EndRef {
     end.travel();
@@ -42,6 +48,29 @@ export class EndTable {
     if (end instanceof PairSendEnd || end instanceof PairRecvEnd) end.adoptedBy(this);
     const c = end.endConfig;
     return [end[CHANNEL_END] === 'recv' ? 0 : 1, id, c.size, c.manual ? 1 : 0];
+  }
+
+  /**
+   * A reference read inside a value received over `session`: a live end of the
+   * same kind, bound back at once over that session. With no session (a value
+   * that never left this process, through a local pair) the end itself comes back.
+   */
+  materialize(ref: unknown, session: unknown): ChannelEnd {
+    if (!Array.isArray(ref) || ref.length !== 4) throw new DecodeError('channel end: expected [kind, id, size, manual]');
+    const [kind, id, size, manual] = ref as unknown[];
+    if ((kind !== 0 && kind !== 1) || !isCount(id) || !isCount(size) || size < 1 || (manual !== 0 && manual !== 1)) {
+      throw new DecodeError('channel end: malformed reference');
+    }
+    if (session === null) {
+      const entry = this.entries.get(id);
+      if (entry === undefined || entry.bound) throw new DecodeError(`channel end ${id}: unknown here`);
+      this.entries.delete(id);
+      entry.end.stayed();
+      return entry.end;
+    }
+    const config = { size, manual: manual === 1 };
+    // The sender wrote its own kind: an Observable end (0) is received here; a SendChannel end (1) is sent into.
+    return kind === 0 ? new RemoteRecvEnd(session as Session, id, config, this.budget) : new RemoteSendEnd(session as Session, id, config);
   }
 
   /** A peer binds end `id`; `dir` is this side's part. @throws NetchanError `'ENOCHAN'` or `'EPROTO'` to refuse. */
@@ -86,4 +115,8 @@ export class EndTable {
   close(error: NetchanError): void {
     for (const [id, entry] of [...this.entries]) if (!entry.bound) this.orphan(id, error);
   }
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }

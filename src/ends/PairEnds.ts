@@ -94,6 +94,20 @@ export class PairSendEnd<T> extends SendChannel<T> implements ChannelEnd, SendLa
   travel(): void {
     if (this.travelled) throw new NetchanError('EPROTO', `${this.core.name}: a channel end can travel once; this one already did`);
     this.travelled = true;
+    // The receiving end may be subscribed here already (request() does that first): its local
+    // lane gives way to the binding the remote holder of this end will open.
+    const lane = this.lane;
+    if (lane instanceof LocalLane) {
+      this.lane = null;
+      lane.release();
+      this.dispatcher.onLost(lane);
+      this.core.recv.unbindLocal(lane);
+    }
+  }
+
+  stayed(): void {
+    this.travelled = false;
+    this.core.recv.rebindLocal();
   }
 
   orphaned(error: NetchanError): void {
@@ -182,6 +196,11 @@ export class PairRecvEnd<T> extends EndReceiver<T> implements ChannelEnd {
     this.retire();
   }
 
+  stayed(): void {
+    this.travelled = false;
+    this.reopen();
+  }
+
   orphaned(error: NetchanError): void {
     this.core.send.receiverGone(error);
   }
@@ -191,6 +210,16 @@ export class PairRecvEnd<T> extends EndReceiver<T> implements ChannelEnd {
     if (this.lane !== null) throw new NetchanError('EPROTO', `${this.core.name}: channel end already bound`);
     this.lane = lane;
     this.released = release;
+  }
+
+  /** @internal The sending end travelled: the local lane it had is gone. */
+  unbindLocal(lane: LocalLane): void {
+    if (this.lane === lane) this.lane = null;
+  }
+
+  /** @internal The sending end came back (its value never left the process): a local lane again, if subscribed. */
+  rebindLocal(): void {
+    if (this.lane === null && this.isSubscribed) this.onSubscribe();
   }
 
   /** @internal The sending end's value was lost before anyone bound it. */

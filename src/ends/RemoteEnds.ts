@@ -89,6 +89,10 @@ export class RemoteSendEnd<T> extends SendChannel<T> implements ChannelEnd, Send
     this.travelled = true;
   }
 
+  stayed(): void {
+    this.travelled = false;
+  }
+
   orphaned(error: NetchanError): void {
     void error;
     this.complete();
@@ -172,6 +176,11 @@ export class RemoteRecvEnd<T> extends EndReceiver<T> implements ChannelEnd {
     if (this.travelled) throw new NetchanError('EPROTO', `channel end ${this.ref}: a channel end can travel once; this one already did`);
     this.travelled = true;
     this.retire();
+  }
+
+  stayed(): void {
+    this.travelled = false;
+    this.reopen();
   }
 
   orphaned(error: NetchanError): void {

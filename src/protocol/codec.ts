@@ -4,7 +4,7 @@ import { findUnencodable } from './findUnencodable.js';
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_FRAME_BYTES, type ValueLimits } from './limits.js';
 import { scan } from './scanValue.js';
 import { createValueEncoder } from './valueEncoder.js';
-import { NestedCodec, ValueExtensionCodec, type ValueCodecContext, type ValueExtension } from './valueExtensions.js';
+import { NestedCodec, ValueExtensionCodec, type ChannelEndHooks, type ValueCodecContext, type ValueExtension } from './valueExtensions.js';
 
 /** Room kept in a frame for its header: array marker, type, id (uint32). */
 export const DATA_HEADER_MAX = 2 + 5;
@@ -89,6 +89,11 @@ export class ValueCodec {
     return ref.slice();
   }
 
+  /** Lets channel ends travel inside values encoded and decoded by this codec (an endpoint's). */
+  setEndHooks(hooks: ChannelEndHooks): void {
+    this.extensionCodec.ends = hooks;
+  }
+
   /**
    * Decodes one value. A value holding `bin` or `ext` data is decoded from a
    * copy of its bytes when they fill less than half of the buffer they sit in
@@ -96,13 +101,16 @@ export class ValueCodec {
    * most twice its value's encoding, never the read it came in.
    * @throws NetchanError `'EPROTO'` on invalid input, `'ETOOBIG'` over `maxDepth` or `maxElements`.
    */
-  decode(bytes: Uint8Array, channel: string): unknown {
+  decode(bytes: Uint8Array, channel: string, session: unknown = null): unknown {
     const what = `channel "${channel}": `;
     const copy = this.check(bytes, what) && pins(bytes);
+    this.extensionCodec.decodingFor = session;
     try {
       return this.decoder.decode(copy ? bytes.slice() : bytes);
     } catch (e) {
       throw new NetchanError((e as { code?: unknown }).code === 'ETOOBIG' ? 'ETOOBIG' : 'EPROTO', `${what}malformed value: ${(e as Error).message}`, { cause: e });
+    } finally {
+      this.extensionCodec.decodingFor = null;
     }
   }
 

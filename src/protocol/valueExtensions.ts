@@ -23,7 +23,23 @@ export const ValueExtType = {
   BigInt: 0x72,
   /** `Error`: a map `{ name, message, code?, cause? }`. */
   Error: 0x73,
+  /** A channel end (channelPair): an array `[kind, id, size, manual]`, bound back over the connection that carried it. */
+  ChannelEnd: 0x7f,
 } as const;
+
+/**
+ * How channel ends inside values are written and read (src/ends implements it
+ * for each endpoint). The protocol layer only knows that some objects are
+ * ends and that a reference turns back into one.
+ */
+export interface ChannelEndHooks {
+  /** True for a channel end. */
+  isEnd(value: object): boolean;
+  /** An end found inside a value being encoded: what to write for it (it travels now). */
+  offer(end: object): unknown;
+  /** A reference read inside a value received over `session` (null: a value that never left this process). */
+  materialize(ref: unknown, session: unknown): unknown;
+}
 
 /** First extension type reserved for rx-netchan; user extensions use 0 to 0x6f. */
 export const FIRST_RESERVED_EXT_TYPE = 0x70;
@@ -132,6 +148,11 @@ export class ValueExtensionCodec implements ExtensionCodecType<ValueCodecContext
   /** True when at least one user extension is registered (each then sees every object). */
   readonly hasUserExtensions: boolean;
 
+  /** Channel ends inside values: set by the endpoint that owns this codec. */
+  ends: ChannelEndHooks | null = null;
+  /** The session whose value is being decoded now (channel ends bind back over it). */
+  decodingFor: unknown = null;
+
   /** The user extension that claims `value`, if any (for error reports). */
   userExtensionFor(value: unknown, context: ValueCodecContext): ValueExtension | undefined {
     return this.user.find((ext) => ext.encode(value, context) != null);
@@ -148,6 +169,7 @@ export class ValueExtensionCodec implements ExtensionCodecType<ValueCodecContext
     // Plain objects and arrays: no extension applies (the common case, kept short).
     const proto = Object.getPrototypeOf(object) as unknown;
     if (proto === OBJECT_PROTO || proto === ARRAY_PROTO || proto === null) return null;
+    if (this.ends !== null && object !== null && this.ends.isEnd(object)) return new ExtData(ValueExtType.ChannelEnd, context.encode(this.ends.offer(object)));
     if (object instanceof Date) return new ExtData(EXT_TIMESTAMP, encodeTimestampExtension(object)!);
     if (object instanceof Map) return new ExtData(ValueExtType.Map, context.encode(flattenMap(object)));
     if (object instanceof Set) return new ExtData(ValueExtType.Set, context.encode([...object]));
@@ -181,6 +203,9 @@ export class ValueExtensionCodec implements ExtensionCodecType<ValueCodecContext
         return decodeBigInt(data);
       case ValueExtType.Error:
         return decodeError(context.decode(data));
+      case ValueExtType.ChannelEnd:
+        if (this.ends === null) throw new DecodeError('a channel end arrived where none can be bound');
+        return this.ends.materialize(context.decode(data), this.decodingFor);
       default: {
         const decode = this.userDecoders.get(type);
         // An unknown type stays an ExtData, as in @msgpack/msgpack: the receiver may not know every sender's types.

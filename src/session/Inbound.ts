@@ -66,7 +66,7 @@ export class Inbound implements RecvLane {
     if (this.unackedBytes >= MAX_INFLIGHT_BYTES) {
       throw new NetchanError('EPROTO', `channel "${this.channel}": peer sent past ${MAX_INFLIGHT_BYTES} unacknowledged bytes`);
     }
-    const value = this.session.codec.decode(payload, this.channel);
+    const value = this.session.codec.decode(payload, this.channel, this.session);
     this.received = seq;
     this.sizes.push(payload.length);
     this.unackedBytes += payload.length;
