@@ -2,9 +2,13 @@
 export { Exporter } from './endpoint/Exporter.js';
 export type { ExporterConfig, ClientInfo } from './endpoint/Exporter.js';
 export { Importer } from './endpoint/Importer.js';
-export type { ImporterConfig, ImportConfig, ImportRecvConfig, ImportSendConfig, ImporterState, ReconnectEvent } from './endpoint/Importer.js';
+export type { ImporterConfig, ImportConfig, ImportRecvConfig, ImportSendConfig } from './endpoint/Importer.js';
+export type { ImporterState, ReconnectEvent } from './endpoint/ImporterConnection.js';
 export type { ReconnectConfig } from './endpoint/ReconnectConfig.js';
 export type { EndpointConfig } from './endpoint/EndpointConfig.js';
+export { registerBackend } from './endpoint/backends.js';
+export type { ImportBinder, ImporterBackend, ImporterConnection, ImporterConnectionHost } from './endpoint/ImporterConnection.js';
+export type { ExportedChannelRef, ExportedChannels, ExporterBackend } from './endpoint/ExportedChannels.js';
 export { exportChannel } from './endpoint/exportChannel.js';
 export { importChannel } from './endpoint/importChannel.js';
 export { SendChannel } from './channel/SendChannel.js';

@@ -15,6 +15,8 @@ import { ExportedRecvChannel, type HeldBudget } from '../channel/ExportedRecvCha
 import { SendChannel } from '../channel/SendChannel.js';
 import { TRACK, type HasTrackable, type Trackable } from '../channel/Trackable.js';
 import { EndTable } from '../ends/EndTable.js';
+import { exporterBackendFor } from './backends.js';
+import type { ExportedChannelRef, ExportedChannels } from './ExportedChannels.js';
 import { Signal } from '../util/Signal.js';
 import { codecConfig, heldBudget, linkSettings, randomId, transportOptions, type EndpointConfig } from './EndpointConfig.js';
 
@@ -150,7 +152,10 @@ export class Exporter implements HasTrackable {
   async listen(url: string): Promise<{ url: string }> {
     if (this.state !== 'open') throw new NetchanError('ECLOSED', 'exporter is closed');
     const parsed = parseUrl(url);
-    const listener = await listenerFor(parsed)(parsed, (conn) => this.serveConnection(conn), transportOptions(this.config));
+    const backend = exporterBackendFor(parsed);
+    const listener = backend
+      ? await backend(parsed, this.exportedChannels(), { ...this.config })
+      : await listenerFor(parsed)(parsed, (conn) => this.serveConnection(conn), transportOptions(this.config));
     if (this.state !== 'open') {
       await listener.close();
       throw new NetchanError('ECLOSED', 'exporter closed while listening');
@@ -192,6 +197,7 @@ export class Exporter implements HasTrackable {
     const ch = this.names.get(name);
     if (ch === undefined) throw new NetchanError('ENOCHAN', `hangup: no such channel: "${name}"`);
     this.names.delete(name);
+    for (const w of this.watchers) w.hungUp(name);
     if (ch instanceof SendChannel) {
       ch.dispatcher.hangup();
       ch.complete();
@@ -250,6 +256,25 @@ export class Exporter implements HasTrackable {
     if (this.state !== 'open') throw new NetchanError('ECLOSED', `cannot export "${name}": exporter is closed`);
     if (this.names.has(name)) throw new NetchanError('EEXIST', `channel name already exported: "${name}"`);
     this.names.set(name, ch);
+    for (const w of this.watchers) w.exported(channelRef(name, ch));
+  }
+
+  /** Channel-level backends (NATS) this exporter listens on, told of every export and hangup. */
+  private readonly watchers = new Set<{ exported(ref: ExportedChannelRef): void; hungUp(name: string): void }>();
+
+  /** What a channel-level backend gets from this exporter. */
+  private exportedChannels(): ExportedChannels {
+    return {
+      codec: this.codec,
+      budget: this.budget,
+      instance: this.instance,
+      report: (err) => this.errors.next(err),
+      watch: (listener) => {
+        this.watchers.add(listener);
+        for (const [name, ch] of this.names) listener.exported(channelRef(name, ch));
+        return () => this.watchers.delete(listener);
+      },
+    };
   }
 
   /** @internal */
@@ -393,6 +418,11 @@ export class Exporter implements HasTrackable {
   [TRACK](): Trackable {
     return this.trackable;
   }
+}
+
+function channelRef(name: string, ch: SendChannel<unknown> | ExportedRecvChannel<unknown>): ExportedChannelRef {
+  if (ch instanceof SendChannel) return { dir: 'send', name, dispatcher: ch.dispatcher };
+  return { dir: 'recv', name, sink: ch, addLane: (lane) => ch.addInbound(lane) };
 }
 
 export function linkStats(link: Link | null): SessionStats {

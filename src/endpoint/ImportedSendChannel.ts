@@ -2,7 +2,7 @@ import type { SendLane, SendLaneOwner } from '../channel/Lane.js';
 import { SendChannel, type SendQueueConfig } from '../channel/SendChannel.js';
 import type { NetchanError } from '../errors/NetchanError.js';
 import type { ValueCodec } from '../protocol/codec.js';
-import type { Session } from '../session/Session.js';
+import type { ImportBinder } from './ImporterConnection.js';
 import type { Signal } from '../util/Signal.js';
 
 /** What an imported send channel tells its Importer. */
@@ -23,7 +23,7 @@ export interface ImportedSendHost {
 export class ImportedSendChannel<T> extends SendChannel<T> implements SendLaneOwner {
   outbound: SendLane | null = null;
   private accepted = 0;
-  private session: Session | null = null;
+  private binder: ImportBinder | null = null;
   readonly limit: number;
 
   constructor(
@@ -39,15 +39,15 @@ export class ImportedSendChannel<T> extends SendChannel<T> implements SendLaneOw
   }
 
   /** Opens the binding on `session` (again, after a new session: with what is left of `count`). */
-  bind(session: Session): void {
+  bind(binder: ImportBinder): void {
     const old = this.outbound;
     if (old !== null) {
       this.delivered += old.acked;
       this.dispatcher.onLost(old);
     }
-    this.session = session;
+    this.binder = binder;
     const left = this.limit === Infinity ? -1 : this.limit - this.delivered;
-    this.outbound = session.openOutbound(this.name, this.config.size, left, this);
+    this.outbound = binder.openOutbound(this.name, this.config.size, left, this);
     this.dispatcher.attach(this.outbound);
   }
 
@@ -72,7 +72,7 @@ export class ImportedSendChannel<T> extends SendChannel<T> implements SendLaneOw
 
   /** The smaller of the two sides' limits once the exporter's HELLO is in (PROTOCOL.md): a bigger value would cost the connection. */
   protected override get frameLimit(): number {
-    return this.session?.frameLimit ?? this.codec.maxFrameBytes;
+    return this.binder?.frameLimit ?? this.codec.maxFrameBytes;
   }
 
   // ---- SendLaneOwner ----

@@ -1,23 +1,22 @@
-import { BehaviorSubject, EMPTY, Observable, Subject, type Subscriber, type Subscription } from 'rxjs';
+import { BehaviorSubject, EMPTY, Observable, Subject, type Subscriber } from 'rxjs';
+import type { SyncPoint } from '../channel/Dispatcher.js';
+import type { SendQueueConfig } from '../channel/SendChannel.js';
+import { TRACK, type HasTrackable, type Trackable } from '../channel/Trackable.js';
+import { EndTable } from '../ends/EndTable.js';
 import { NetchanError } from '../errors/NetchanError.js';
 import { drain } from '../operators/drain.js';
 import { sync } from '../operators/sync.js';
 import { ValueCodec } from '../protocol/codec.js';
-import { ByeReason } from '../protocol/frame.js';
-import { DEFAULT_MAX_BINDINGS, DEFAULT_MAX_WINDOW, DEFAULT_WINDOW } from '../protocol/limits.js';
+import { DEFAULT_WINDOW } from '../protocol/limits.js';
 import type { Connection } from '../transport/Connection.js';
 import { dialerFor, parseUrl } from '../transport/registry.js';
-import { Link, type LinkOwner, type LinkSettings } from '../link/Link.js';
-import { Session, type SessionHost } from '../session/Session.js';
-import type { SyncPoint } from '../channel/Dispatcher.js';
-import { ImportedSendChannel } from './ImportedSendChannel.js';
-import type { SendQueueConfig } from '../channel/SendChannel.js';
-import { TRACK, type HasTrackable, type Trackable } from '../channel/Trackable.js';
 import { Signal } from '../util/Signal.js';
-import { codecConfig, heldBudget, linkSettings, randomId, transportOptions, type EndpointConfig } from './EndpointConfig.js';
-import { linkStats } from './Exporter.js';
-import { EndTable } from '../ends/EndTable.js';
-import { backoff, type ReconnectConfig } from './ReconnectConfig.js';
+import { importerBackendFor } from './backends.js';
+import { DirectConnection } from './DirectConnection.js';
+import { codecConfig, heldBudget, linkSettings, transportOptions, type EndpointConfig } from './EndpointConfig.js';
+import { ImportedSendChannel } from './ImportedSendChannel.js';
+import type { ImporterBackend, ImporterConnection, ImporterConnectionHost, ImporterState, ReconnectEvent } from './ImporterConnection.js';
+import type { ReconnectConfig } from './ReconnectConfig.js';
 import { RecvImport } from './RecvImport.js';
 import type { SessionStats } from './SessionStats.js';
 
@@ -55,26 +54,7 @@ export interface ImportRecvConfig extends ImportConfig {
 /** Options of a `'send'` import. */
 export type ImportSendConfig = ImportConfig & SendQueueConfig;
 
-/** Where an importer's connection stands; see `importer.state$`. */
-export type ImporterState = 'connecting' | 'open' | 'reconnecting' | 'closed';
-
-/**
- * What happened when a reconnecting importer got its connection back.
- * `'resumed'`: the exporter still had the session; every binding went on
- * where it stopped, exactly once. `'new-session'`: it did not (the outage
- * outlasted `resumeGrace`, or the exporter restarted: `exporterRestarted`);
- * every live import was bound afresh, and values that were in flight at the
- * drop may arrive twice (see the README's "Reliability").
- */
-export interface ReconnectEvent {
-  readonly type: 'resumed' | 'new-session';
-  /** The exporter is a different process than before (it restarted). */
-  readonly exporterRestarted: boolean;
-  /** Dial attempts it took. */
-  readonly attempts: number;
-  /** Ms from the drop to the new connection's handshake. */
-  readonly downtime: number;
-}
+export type { ImporterState, ReconnectEvent } from './ImporterConnection.js';
 
 /**
  * Connects to an Exporter and imports its channels by name, like Go's
@@ -104,35 +84,19 @@ export class Importer implements HasTrackable {
   private readonly progress = new Signal();
   private readonly sends = new Set<ImportedSendChannel<unknown>>();
   private readonly recvs = new Set<RecvImport>();
-  private readonly settings: LinkSettings;
   private readonly codec: ValueCodec;
   /** Channel ends that travelled inside values from here. */
   private readonly ends: EndTable;
-  private readonly host: SessionHost;
-  private readonly owner: LinkOwner;
   private readonly trackable: Trackable;
-  private readonly reconnect: ReconnectConfig | null;
-  private readonly dial: () => Connection;
-  private session: Session;
-  private link: Link | null = null;
-  /** The session's id and secret token (chosen here, so a resume works even if the exporter's first answer was lost); null without reconnect. */
-  private readonly resumeAs: { id: string; token: string } | null;
-  /** The exporter has answered a HELLO of this session at least once. */
-  private everOpen = false;
-  private exporterInstance: string | null = null;
-  private attempts = 0;
-  private droppedAt = 0;
-  private retry: Subscription | null = null;
-  private lastError: NetchanError | undefined;
+  private readonly connection: ImporterConnection;
   /** Why it closed: an error, or null for a clean close; undefined while open. */
   private closedWith: NetchanError | null | undefined = undefined;
-  private closing: Promise<void> | null = null;
-  private readonly auth: unknown;
-  private resolveClosed: (() => void) | null = null;
 
-  /** Dials `url` (`tcp://`/`tls://` need `rx-netchan/node`; `ws://` works anywhere) and returns at once. */
+  /** Dials `url` (`tcp://`/`tls://` need `rx-netchan/node`; `ws://` works anywhere; `nats://` needs `rx-netchan/nats`) and returns at once. */
   static connect(url: string, config: ImporterConfig = {}): Importer {
     const parsed = parseUrl(url);
+    const backend = importerBackendFor(parsed);
+    if (backend) return new Importer({ backend, url: parsed }, config);
     const dialer = dialerFor(parsed);
     const options = transportOptions(config);
     return new Importer(() => dialer(parsed, options), config);
@@ -142,45 +106,18 @@ export class Importer implements HasTrackable {
    * Imports over `conn`, or over the connections `dial` returns (one now, and
    * one per reconnection when `reconnect` is set).
    */
-  constructor(conn: Connection | (() => Connection), config: ImporterConfig = {}) {
-    this.settings = linkSettings(config);
+  constructor(conn: Connection | (() => Connection) | { backend: ImporterBackend; url: URL }, config: ImporterConfig = {}) {
+    const settings = linkSettings(config);
     this.codec = new ValueCodec(codecConfig(config));
     this.ends = new EndTable(this.codec, heldBudget(config));
     this.codec.setEndHooks(this.ends);
     this.errors$ = this.errors.asObservable();
     this.state$ = this.stateSubject.asObservable();
     this.reconnects$ = this.reconnectEvents.asObservable();
-    this.reconnect = config.reconnect === true ? {} : config.reconnect ? config.reconnect : null;
-    this.resumeAs = this.reconnect === null ? null : { id: randomId(), token: randomId() };
-    let first: Connection | null = typeof conn === 'function' ? null : conn;
-    this.dial = typeof conn === 'function' ? conn : () => {
-      if (first === null) throw new NetchanError('ECLOSED', 'cannot redial: this importer was given one connection; pass a function that returns a new Connection to reconnect');
-      const c = first;
-      first = null;
-      return c;
-    };
-    this.host = {
-      codec: this.codec,
-      maxWindow: DEFAULT_MAX_WINDOW,
-      maxBindings: DEFAULT_MAX_BINDINGS,
-      resolve: (session, name, dir) => {
-        if (typeof name === 'number') return this.ends.resolve(name, dir, session);
-        throw new NetchanError('ENOCHAN', `no such channel on the importer: ${typeof name === 'string' ? `"${name}"` : String(name)}`);
-      },
-      report: (err) => this.errors.next(err),
-    };
-    this.owner = {
-      hello: (link, options) => this.hello(link, options),
-      linkError: (link, err) => {
-        if (link === this.link) this.errors.next(err);
-        this.lastError = err;
-      },
-      linkClosed: (link, err) => this.linkClosed(link, err),
-    };
     this.trackable = {
       progress: this.progress,
       label: 'importer',
-      scheduler: this.settings.scheduler,
+      scheduler: settings.scheduler,
       pending: () => {
         let n = 0;
         for (const s of this.sends) n += s.dispatcher.pending;
@@ -190,18 +127,46 @@ export class Importer implements HasTrackable {
       // A send import refused or failed by the exporter keeps its values pending: they will never be acknowledged.
       failure: () => this.failure() ?? [...this.sends].find((s) => s.dispatcher.state === 'errored' && s.pending > 0)?.dispatcher.failed ?? null,
     };
-    this.auth = config.auth;
-    this.session = new Session(this.host, 'dialer');
-    this.open(config.auth, true);
+    const host: ImporterConnectionHost = {
+      codec: this.codec,
+      error: (err) => this.errors.next(err),
+      state: (st) => this.setState(st),
+      reconnected: (event, rebind) => {
+        if (rebind) {
+          const binder = this.connection.binder;
+          for (const r of [...this.recvs]) r.bind(binder);
+          for (const s of [...this.sends]) s.bind(binder);
+        }
+        this.reconnectEvents.next(event);
+      },
+      progress: () => this.progress.emit(),
+      closed: (err) => this.finish(err),
+    };
+    if (typeof conn === 'object' && 'backend' in conn) {
+      this.connection = conn.backend(conn.url, { ...config } as Record<string, unknown>, host);
+    } else {
+      let first: Connection | null = typeof conn === 'function' ? null : conn;
+      const dial =
+        typeof conn === 'function'
+          ? conn
+          : () => {
+              if (first === null) throw new NetchanError('ECLOSED', 'cannot redial: this importer was given one connection; pass a function that returns a new Connection to reconnect');
+              const c = first;
+              first = null;
+              return c;
+            };
+      const reconnect = config.reconnect === true ? {} : config.reconnect ? config.reconnect : null;
+      this.connection = new DirectConnection(dial, settings, host, this.ends, config.auth, reconnect);
+    }
   }
 
   /** The exporter this importer talks to. */
   get remote(): string {
-    return this.link?.remote ?? this.session.remote;
+    return this.connection.remote;
   }
 
   get stats(): SessionStats {
-    return linkStats(this.link);
+    return this.connection.stats;
   }
 
   /** The current state (see `state$`). */
@@ -249,13 +214,7 @@ export class Importer implements HasTrackable {
    * Idempotent: every call returns the same Promise.
    */
   close(): Promise<void> {
-    if (this.closing) return this.closing;
-    this.closing = new Promise<void>((resolve) => (this.resolveClosed = resolve));
-    this.retry?.unsubscribe();
-    this.retry = null;
-    if (this.link !== null && this.link.phase !== 'closed') this.link.close(ByeReason.Close);
-    else this.finish(undefined);
-    return this.closing;
+    return this.connection.close();
   }
 
   /** @internal: a `'recv'` import subscription. */
@@ -273,7 +232,7 @@ export class Importer implements HasTrackable {
     }
     const imp = new RecvImport(name, size, count, config.ack === 'manual', subscriber, (r) => this.recvs.delete(r));
     this.recvs.add(imp);
-    imp.bind(this.session);
+    imp.bind(this.connection.binder);
     return () => imp.unbind();
   }
 
@@ -298,121 +257,14 @@ export class Importer implements HasTrackable {
     }
     // Listed while it can still have values pending (for drain); dropped once done.
     this.sends.add(ch as ImportedSendChannel<unknown>);
-    ch.bind(this.session);
+    ch.bind(this.connection.binder);
     return ch;
-  }
-
-  // ---- connections ----
-
-  /** Dials and starts a link. The first link carries the fresh session at once (imports pipeline behind HELLO); later ones wait for the exporter's answer. */
-  private open(auth: unknown, first: boolean): void {
-    let conn: Connection;
-    try {
-      conn = this.dial();
-    } catch (e) {
-      const err = e instanceof NetchanError ? e : new NetchanError('ECLOSED', `cannot connect: ${(e as Error).message}`, { cause: e });
-      this.errors.next(err);
-      this.lastError = err;
-      if (first && this.reconnect === null) this.finish(err);
-      else this.scheduleRetry();
-      return;
-    }
-    const link = new Link(conn, this.settings, this.codec, this.owner);
-    this.link = link;
-    const resume = this.resumeAs ? { session: this.resumeAs.id, token: this.resumeAs.token, ctl: this.session.log.received } : undefined;
-    link.sendHello({ ...(auth === undefined ? {} : { auth }), ...(resume === undefined ? {} : { resume }) });
-    if (first) {
-      link.attach(this.session);
-      this.session.attach(link, null);
-    }
-    link.start();
-  }
-
-  private hello(link: Link, options: Record<string, unknown>): void {
-    if (link !== this.link || this.closing) return;
-    const instance = typeof options['instance'] === 'string' ? options['instance'] : null;
-    const restarted = this.exporterInstance !== null && instance !== this.exporterInstance;
-    this.exporterInstance = instance;
-    if (link.session === null) {
-      // A reconnection: resume the session, or start a new one and bind every live import afresh.
-      const resumed = options['resumed'] === true && this.resumeAs !== null && options['session'] === this.resumeAs.id;
-      if (resumed) {
-        const ctl = options['ctl'];
-        if (typeof ctl !== 'number' || !Number.isSafeInteger(ctl) || ctl < 0) throw new NetchanError('EPROTO', 'malformed HELLO frame: ctl');
-        link.attach(this.session);
-        this.session.attach(link, ctl);
-      } else {
-        const old = this.session;
-        this.session = new Session(this.host, 'dialer');
-        link.attach(this.session);
-        this.session.attach(link, null);
-        for (const r of [...this.recvs]) r.bind(this.session);
-        for (const s of [...this.sends]) s.bind(this.session);
-        // What else lived on the old session (channel ends inside values) cannot follow: it settles.
-        old.close(new NetchanError('ECLOSED', `the exporter at ${link.remote} no longer had this session (${restarted ? 'it restarted' : 'past its resumeGrace'})`));
-      }
-      const event: ReconnectEvent = {
-        type: resumed ? 'resumed' : 'new-session',
-        exporterRestarted: restarted,
-        attempts: this.attempts,
-        downtime: this.settings.scheduler.now() - this.droppedAt,
-      };
-      this.attempts = 0;
-      this.everOpen = true;
-      this.setState('open');
-      this.reconnectEvents.next(event);
-      this.progress.emit();
-      return;
-    }
-    this.attempts = 0;
-    this.everOpen = true;
-    this.setState('open');
-  }
-
-  private linkClosed(link: Link, err: NetchanError | undefined): void {
-    if (link !== this.link) return;
-    this.link = null;
-    if (this.closing) return this.finish(undefined);
-    const refused = err !== undefined && (err.code === 'EAUTH' || (err.code === 'EPROTO' && !link.established));
-    if (this.reconnect !== null && !refused && link.byeReason !== ByeReason.Disconnect) {
-      if (link.established || this.everOpen) {
-        // Each gap shows on errors$, a goodbye from a restarting exporter too.
-        if (err === undefined) this.errors.next(new NetchanError('ECLOSED', `${link.remote} closed the connection; reconnecting`));
-        this.droppedAt = this.settings.scheduler.now();
-      }
-      this.session.detach();
-      this.setState('reconnecting');
-      this.scheduleRetry();
-      return;
-    }
-    if (link.byeReason === ByeReason.Disconnect) {
-      const e = new NetchanError('ECLOSED', `disconnected by the exporter at ${link.remote}`);
-      this.errors.next(e);
-      return this.finish(e);
-    }
-    this.finish(err);
-  }
-
-  private scheduleRetry(): void {
-    const policy = this.reconnect!;
-    this.attempts++;
-    if (this.attempts > (policy.maxAttempts ?? Infinity)) {
-      return this.finish(this.lastError ?? new NetchanError('ECLOSED', `gave up reconnecting after ${this.attempts - 1} attempt(s)`));
-    }
-    const wait = backoff(policy, this.attempts);
-    this.retry = this.settings.scheduler.schedule(() => {
-      this.retry = null;
-      if (!this.closing) this.open(this.auth, false);
-    }, wait);
   }
 
   /** Closed for good: `err` unset for a clean end (imports complete), else imports error with it. */
   private finish(err: NetchanError | undefined): void {
     if (this.closedWith !== undefined) return;
     this.closedWith = err ?? null;
-    this.retry?.unsubscribe();
-    this.retry = null;
-    this.session.close(err);
     this.ends.close(err ?? new NetchanError('ECLOSED', 'importer is closed'));
     this.setState('closed');
     this.stateSubject.complete();
@@ -420,8 +272,6 @@ export class Importer implements HasTrackable {
     this.progress.emit();
     this.errors.complete();
     this.reconnectEvents.complete();
-    this.resolveClosed?.();
-    if (!this.closing) this.closing = Promise.resolve();
   }
 
   private setState(s: ImporterState): void {

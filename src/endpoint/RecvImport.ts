@@ -2,7 +2,7 @@ import type { Subscriber } from 'rxjs';
 import type { NetchanError } from '../errors/NetchanError.js';
 import type { Delivery } from '../channel/Delivery.js';
 import type { RecvLane, RecvSink } from '../channel/Lane.js';
-import type { Session } from '../session/Session.js';
+import type { ImportBinder } from './ImporterConnection.js';
 
 /**
  * One subscription to `importChannel(…, 'recv')`: it owns its binding, and
@@ -27,11 +27,11 @@ export class RecvImport implements RecvSink {
   ) {}
 
   /** Opens (or reopens) the binding on `session`. */
-  bind(session: Session): void {
+  bind(binder: ImportBinder): void {
     if (this.over) return;
     const left = this.count < 0 ? -1 : this.count - this.delivered;
     if (left === 0) return this.finish(null);
-    this.inbound = session.openInbound(this.name, this.size, left, this);
+    this.inbound = binder.openInbound(this.name, this.size, left, this);
   }
 
   /** The subscriber went away: acknowledge what it got, cancel the rest (the exporter requeues it). */

@@ -374,7 +374,7 @@ describe('WebSocket transport (real ws server on 127.0.0.1)', () => {
     for (let i = 0; i < 200 && seen.length < 5; i++) await new Promise((r) => setTimeout(r, 10));
     expect(seen).toEqual([0, 1, 2, 3, 4]);
     // Cut the socket like a closing tab: no BYE, no close handshake.
-    const conn = (first as unknown as { link: { conn: Connection } }).link.conn as WebSocketConnection;
+    const conn = (first as unknown as { connection: { link: { conn: Connection } } }).connection.link.conn as WebSocketConnection;
     (conn.raw as unknown as WebSocket).terminate();
     const second = s.connect();
     const rest = await firstValueFrom(importChannel<number>(second, 'work', 'recv').pipe(take(20), toArray(), timeout(5000)));
