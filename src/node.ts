@@ -36,3 +36,4 @@ export type {
 } from './node/FaultProxy.js';
 export type { TlsDialConfig, TlsListenConfig } from './node/tls.js';
 export type { WsServerOptions, WsClientInfo } from './node/wsServer.js';
+export { toReadable } from './node/toReadable.js';

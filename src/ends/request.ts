@@ -76,28 +76,37 @@ export function respond<Q extends object, R>(
           replyTo.error(e);
           return finish();
         }
-        const sub = out.subscribe({
+        // `sub` is unset while a synchronous source (of(…)) runs inside subscribe(): `over` says it already finished.
+        let sub: { unsubscribe(): void } | undefined;
+        let over = false;
+        const settle = (): void => {
+          over = true;
+          if (sub) replies.delete(sub);
+          finish();
+        };
+        sub = out.subscribe({
           next: (v) => {
+            if (over) return;
             try {
               replyTo.next(v);
             } catch {
-              sub.unsubscribe(); // the requester let go: stop working for it
-              replies.delete(sub);
-              finish();
+              sub?.unsubscribe(); // the requester let go: stop working for it
+              settle();
             }
           },
           error: (e) => {
+            if (over) return;
             replyTo.error(e);
-            replies.delete(sub);
-            finish();
+            settle();
           },
           complete: () => {
+            if (over) return;
             replyTo.complete();
-            replies.delete(sub);
-            finish();
+            settle();
           },
         });
-        if (!sub.closed) replies.add(sub);
+        if (over) sub.unsubscribe();
+        else replies.add(sub);
       };
       const finish = (): void => {
         active--;
