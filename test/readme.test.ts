@@ -36,6 +36,11 @@ describe('README', () => {
     expect(logs).toEqual([[[1, 4, 9, 16, 25]]]);
   });
 
+  it('channels inside values: request/reply runs as written', async () => {
+    const logs = await run('pairs', blockAfter(/`pairs\.mjs` and run `node pairs\.mjs`/m));
+    expect(logs).toEqual([[49], [[3, 2, 1]]]);
+  });
+
   it('marble example is the one marbles/readme.marbles.test.ts proves', () => {
     const shown = blockAfter(/^## Testing your code with marble diagrams/m, 'ts');
     const proven = readFileSync(new URL('../marbles/readme.marbles.test.ts', import.meta.url), 'utf8')
