@@ -19,7 +19,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   operators: ['errors', 'util', 'channel'],
   ends: ['errors', 'protocol', 'util', 'channel', 'session'],
   endpoint: ['errors', 'protocol', 'util', 'transport', 'channel', 'session', 'link', 'operators', 'ends'],
-  node: ['errors', 'protocol', 'util', 'transport'],
+  node: ['errors', 'protocol', 'util', 'transport', 'channel'],
   nats: ['errors', 'protocol', 'util', 'channel', 'session', 'endpoint', 'transport'],
   testing: ['errors', 'protocol', 'util', 'transport', 'channel', 'endpoint'],
 };
