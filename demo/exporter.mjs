@@ -19,9 +19,8 @@ function* items() {
 }
 
 const started = Date.now();
-// Public counters only: `pending` = queued + in flight; `capacity` = room left in the queue.
-const queued = () => QUEUE_LIMIT - work.capacity;
-const bar = progressBar('round trips', TOTAL, () => `in flight ${work.pending - queued()} | queued ${queued()}`);
+// Public counters only: `pending` = queued + in flight.
+const bar = progressBar('round trips', TOTAL, () => `in flight ${work.pending - work.queued} | queued ${work.queued}`);
 let checksum = 0;
 const gotAll = lastValueFrom(
   results.pipe(

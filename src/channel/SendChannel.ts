@@ -68,6 +68,11 @@ export class SendChannel<T> extends Subject<T> implements HasTrackable {
     return this.dispatcher.pending;
   }
 
+  /** Values waiting in the queue for a receiver or for window (`pending - queued` are in flight). */
+  get queued(): number {
+    return this.dispatcher.queued;
+  }
+
   /** Values discarded by a `'drop-oldest'`/`'drop-newest'` overflow strategy. */
   get dropped(): number {
     return this.dispatcher.dropped;
