@@ -247,11 +247,6 @@ export class Exporter implements HasTrackable {
   }
 
   /** @internal */
-  get isClosed(): boolean {
-    return this.state !== 'open';
-  }
-
-  /** @internal */
   register(name: string, ch: SendChannel<unknown> | ExportedRecvChannel<unknown>): void {
     if (this.state !== 'open') throw new NetchanError('ECLOSED', `cannot export "${name}": exporter is closed`);
     if (this.names.has(name)) throw new NetchanError('EEXIST', `channel name already exported: "${name}"`);

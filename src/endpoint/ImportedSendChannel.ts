@@ -54,12 +54,6 @@ export class ImportedSendChannel<T> extends SendChannel<T> implements SendLaneOw
   /** Values the exporter acknowledged on earlier bindings (for `count` across sessions). */
   private delivered = 0;
 
-  /** True while the import can still carry values (a new session should bind it again). */
-  get live(): boolean {
-    const s = this.dispatcher.state;
-    return (s === 'open' || s === 'completing' || s === 'done') && (this.dispatcher.pending > 0 || s !== 'done');
-  }
-
   override next(value: T): void {
     if (this.isStopped || this.dispatcher.state !== 'open') {
       super.next(value); // throws the failure, or ignores a completed channel

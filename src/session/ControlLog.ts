@@ -1,4 +1,5 @@
 import { NetchanError } from '../errors/NetchanError.js';
+import { FrameType } from '../protocol/frame.js';
 import { MAX_UNRECEIPTED, RECEIPT_EVERY } from '../protocol/limits.js';
 import { Deque } from '../util/Deque.js';
 
@@ -47,7 +48,7 @@ export class ControlLog {
   hasPendingEnd(id: number): boolean {
     for (const e of this.unreceipted.toArray()) {
       const t = e.frame[0];
-      if ((t === 5 || t === 6) && e.frame[1] === id) return true;
+      if ((t === FrameType.Cancel || t === FrameType.Error) && e.frame[1] === id) return true;
     }
     return false;
   }
@@ -62,11 +63,6 @@ export class ControlLog {
   takeReceipt(): number {
     this.receipted = this.received;
     return this.received;
-  }
-
-  /** True when frames arrived since the last RECEIPT. */
-  get receiptOwed(): boolean {
-    return this.received > this.receipted;
   }
 
   /** Forgets everything (a new session). */

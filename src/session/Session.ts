@@ -157,7 +157,11 @@ export class Session {
   close(error?: NetchanError): void {
     if (this.state === 'closed') return;
     const bindings = [...this.bindings.values()];
-    this.abandon();
+    this.state = 'closed';
+    this.link = null;
+    this.bindings.clear();
+    this.ackQueue = [];
+    this.log.reset();
     for (const b of bindings) {
       if (b instanceof Outbound) {
         b.state = 'gone';
@@ -167,15 +171,6 @@ export class Session {
         b.sink.lost(b, error);
       }
     }
-  }
-
-  /** Forgets everything without telling the bindings' owners (they are being moved to a new session). */
-  abandon(): void {
-    this.state = 'closed';
-    this.link = null;
-    this.bindings.clear();
-    this.ackQueue = [];
-    this.log.reset();
   }
 
   // ---- bindings this side opens ----
