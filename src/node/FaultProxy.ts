@@ -436,12 +436,12 @@ class Link {
   peerGone(from: FaultDirection, hadError: boolean): void {
     const pipe = this.pipes[from];
     if (this.proxy.toxic(from).blackhole) return;
+    this.reason ??= from === 'upstream' ? 'client' : 'server';
     if (hadError) {
-      this.reason ??= from === 'upstream' ? 'client' : 'server';
+      // A reset on one side is a reset on the other; a FIN follows what is still queued.
       pipe.abort();
       resetSocket(pipe.dst);
     } else {
-      this.reason ??= from === 'upstream' ? 'client' : 'server';
       pipe.finish();
     }
   }

@@ -228,7 +228,8 @@ class FakeExporter extends FakePeer {
       }
       case 'ackBeyond': {
         const b = this.inb;
-        if (!b) return;
+        // On a live binding: an ACK for one already cancelled is a late frame, ignored by the spec.
+        if (!b || b.done) return this.finale({ kind: 'bye' });
         const seq = b.received + b.size + 1;
         label = `ACK ${b.id} ${seq}, beyond what was sent`;
         this.write(buildFrame('ACK', { id: b.id, received: seq }), label);

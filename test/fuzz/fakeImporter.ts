@@ -313,7 +313,9 @@ class FakeImporter extends FakePeer {
         break;
       }
       case 'ackBeyond': {
-        const b = this.pickRecv(bad.pick) ?? (await this.openRecv(4));
+        // Not on a count-limited binding that got its count: once acknowledged, the
+        // exporter forgets it, and an ACK for it is a late frame (ignored).
+        const b = [...this.bindings.values()].find((x): x is RecvBinding => x.kind === 'recv' && !x.done && x.count === Infinity) ?? (await this.openRecv(4));
         if (!b || !(await this.sync('before ACK beyond'))) return;
         const seq = b.received + b.size + 1; // more than the exporter can have sent
         label = `ACK ${b.id} ${seq}, beyond what was sent`;

@@ -41,6 +41,8 @@ export abstract class FakePeer {
   protected splitNext = -1;
   /** The endpoint went silent once: the rest of the plan is skipped (each step would wait again). */
   protected gaveUp = false;
+  /** An invalid frame was accepted: what follows is not judged. */
+  protected tainted = false;
   protected readonly marker: string;
   protected readonly answerMs: number;
 
@@ -102,8 +104,9 @@ export abstract class FakePeer {
 
   protected flag(kind: Violation['kind'], detail: string): void {
     // Past an accepted invalid frame the model no longer holds (a window of NaN,
-    // a frame limit of 0.5): stop here, that frame is the finding.
-    if (kind === 'accepted-invalid') this.gaveUp = true;
+    // a frame limit of 0.5, an id past 2^53): stop here, that frame is the finding.
+    if (this.tainted) return;
+    if (kind === 'accepted-invalid') this.tainted = this.gaveUp = true;
     this.violations.push({ kind, detail, input: this.input.slice(-12) });
   }
 
