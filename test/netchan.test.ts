@@ -4,7 +4,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { filter, switchMap, take } from 'rxjs';
 import { exportChannel, importChannel, type Delivery, type NetchanError } from '../src/index.js';
-import { completion, delay, failure, range, record } from './helpers/async.js';
+import { completion, failure, range, record } from './helpers/async.js';
+import { downstreamBarrier, upstreamBarrier } from './helpers/barrier.js';
 import { openPair, TRANSPORTS, type TransportPair } from './helpers/transports.js';
 
 const count = 10;
@@ -12,8 +13,6 @@ const closeCount = 5;
 const base = 23;
 const flowCount = 100;
 const flowWindow = 20;
-/** Long enough for any frame in flight on loopback to land; only used to show that something does NOT happen. */
-const SETTLE_MS = 30;
 
 describe.each(TRANSPORTS)('netchan over %s', (transport) => {
   let p: TransportPair;
@@ -117,12 +116,13 @@ describe.each(TRANSPORTS)('netchan over %s', (transport) => {
 
   it('TestExportDrain: drain waits for values queued for no receiver until a receiver acknowledges them', async () => {
     exportSend(closeCount); // queued: nobody has imported yet
-    let drained = false;
-    const drain = completion(p.exporter.drain(5_000)).then(() => (drained = true));
-    await delay(SETTLE_MS);
-    expect(drained).toBe(false);
+    const drained = record(p.exporter.drain(5_000));
+    // Not in the same tick: values are pending. (That it keeps waiting until a receiver
+    // comes is timing: marbles/operators/drain.marbles.test.ts, "waits for values queued before any importer binds".)
+    expect(drained.ended).toBe(false);
     const got = importReceive();
-    await drain;
+    await drained.end();
+    expect(drained.completed).toBe(true);
     // Drain completes only once every value reached the importer and was acknowledged.
     expect(got.values).toEqual(range(closeCount, base));
     await got.end();
@@ -151,27 +151,28 @@ describe.each(TRANSPORTS)('netchan over %s', (transport) => {
     ch.next(1);
     ch.next(2);
     await got.count(2);
-    let synced = false;
-    const sync = completion(p.exporter.sync(5_000)).then(() => (synced = true));
+    const synced = record(p.exporter.sync(5_000));
     // Values sent after sync subscribed are not waited for.
     ch.next(3);
     ch.next(4);
     await got.count(4);
-    await delay(SETTLE_MS);
-    expect(synced).toBe(false); // delivered but not acknowledged: Go's Sync would have returned here
+    // Delivered but not acknowledged: Go's Sync would have returned by now. Every frame
+    // the exporter wrote has arrived, and the importer has written no ACK: nothing can complete it.
+    await downstreamBarrier(p.exporter, p.importer);
+    expect(synced.ended).toBe(false);
     got.values[0]!.ack();
-    await delay(SETTLE_MS);
-    expect(synced).toBe(false);
+    await upstreamBarrier(p.exporter, p.importer); // the exporter has handled ACK 1
+    expect(synced.ended).toBe(false); // 2 is still unacknowledged
     got.values[1]!.ack();
-    await sync; // 3 and 4 are still unacknowledged
-    expect(ch.pending).toBe(2);
-    let drained = false;
-    const drain = completion(p.exporter.drain(5_000)).then(() => (drained = true));
-    await delay(SETTLE_MS);
-    expect(drained).toBe(false); // drain does wait for them
+    await synced.end();
+    expect(synced.completed).toBe(true);
+    expect(ch.pending).toBe(2); // 3 and 4 are still unacknowledged: sync did not wait for them
+    const drained = record(p.exporter.drain(5_000));
+    expect(drained.ended).toBe(false); // drain does wait for them
     got.values[2]!.ack();
     got.values[3]!.ack();
-    await drain;
+    await drained.end();
+    expect(drained.completed).toBe(true);
   });
 
   it('importer.sync() waits for the exporter to acknowledge what was sent before it', async () => {
@@ -180,12 +181,15 @@ describe.each(TRANSPORTS)('netchan over %s', (transport) => {
     ch.next(1);
     ch.next(2);
     await inbox.count(2);
-    let synced = false;
-    const sync = completion(p.importer.sync(5_000)).then(() => (synced = true));
-    await delay(SETTLE_MS);
-    expect(synced).toBe(false);
+    const synced = record(p.importer.sync(5_000));
+    // Both values reached the exporter, which has not acknowledged them (manual):
+    // every frame it wrote has arrived, and none could complete the sync.
+    await downstreamBarrier(p.exporter, p.importer);
+    expect(synced.ended).toBe(false);
     for (const d of inbox.values) d.ack();
-    await sync;
+    await synced.end();
+    expect(synced.completed).toBe(true);
+    expect(ch.pending).toBe(0);
   });
 
   it('sync does not wait for values queued for no receiver; drain does', async () => {
@@ -258,10 +262,14 @@ describe.each(TRANSPORTS)('netchan over %s', (transport) => {
 
     const send = importSend(count);
     const got = importReceive();
-    // The export side is not reading yet: the importer's sender is held at its window of 3.
-    await delay(SETTLE_MS);
+    // The export side is not reading yet: once the exporter has handled everything the
+    // importer sent, the sender is still held at its window of 3, and nothing came back.
+    // (The same, frame by frame: marbles/channel/netchan.marbles.test.ts, TestIndependentSends.)
+    await upstreamBarrier(p.exporter, p.importer);
+    await downstreamBarrier(p.exporter, p.importer);
     expect(got.values).toEqual([]);
     expect(send.pending).toBe(count);
+    expect(send.queued).toBe(count - 3); // 3 in flight, the rest in the queue
 
     const ctl = importChannel<number>(p.importer, 'exportedCtl', 'send', { size: 1, count: 1 });
     ctl.next(0);
@@ -308,7 +316,8 @@ describe.each(TRANSPORTS)('netchan over %s', (transport) => {
     );
     for (const v of range(flowCount, base)) ch.next(v);
     await got.count(flowWindow);
-    await delay(SETTLE_MS);
+    // Everything the exporter wrote has arrived (one connection keeps the order): exactly the window.
+    await downstreamBarrier(p.exporter, p.importer);
     expect(got.values.length).toBe(flowWindow);
     const queued = queueLimit - ch.capacity;
     expect(queued).toBe(flowCount - flowWindow); // the sender is held: the rest waits in its queue
@@ -329,7 +338,8 @@ describe.each(TRANSPORTS)('netchan over %s', (transport) => {
     const ch = importChannel<number>(p.importer, 'exportedRecv', 'send', { size: flowWindow, queueLimit });
     for (const v of range(flowCount, base)) ch.next(v);
     await got.count(flowWindow);
-    await delay(SETTLE_MS);
+    // The exporter has handled everything the importer wrote: exactly the window.
+    await upstreamBarrier(p.exporter, p.importer);
     expect(got.values.length).toBe(flowWindow);
     const queued = queueLimit - ch.capacity;
     expect(queued).toBe(flowCount - flowWindow);
@@ -347,9 +357,12 @@ describe.each(TRANSPORTS)('netchan over %s', (transport) => {
     const ch = importChannel<number>(p.importer, 'exportedRecv', 'send', { size: flowWindow });
     for (const v of range(flowCount, base)) ch.next(v);
     ch.complete();
-    // Wait until the window's worth has reached the exporter and is held there, unacknowledged.
-    await delay(SETTLE_MS);
+    // The window's worth has reached the exporter, which holds it: it acknowledged none of
+    // it (an ACK would have come back before the barrier's), and no more was sent.
+    await upstreamBarrier(p.exporter, p.importer);
+    await downstreamBarrier(p.exporter, p.importer);
     expect(ch.pending).toBe(flowCount);
+    expect(ch.queued).toBe(flowCount - flowWindow);
     const got = record(inbox);
     await got.end();
     expect(got.values).toEqual(range(flowCount, base));
@@ -380,10 +393,18 @@ describe.each(TRANSPORTS)('netchan over %s', (transport) => {
 
   it('many channels on one importer, and one channel filtered by value, all flow at once', async () => {
     const chans = range(5).map((i) => exportChannel<number>(p.exporter, `c${i}`, 'send'));
-    const recs = range(5).map((i) => record(importChannel<number>(p.importer, `c${i}`, 'recv', { size: 4 }).pipe(filter(() => true))));
+    // Channel c0 is filtered: only multiples of 3 get through; the others are still received and acknowledged.
+    const recs = range(5).map((i) => {
+      const values = importChannel<number>(p.importer, `c${i}`, 'recv', { size: 4 });
+      return record(i === 0 ? values.pipe(filter((v) => v % 3 === 0)) : values);
+    });
     for (let v = 0; v < 50; v++) for (const c of chans) c.next(v);
     for (const c of chans) c.complete();
     for (const r of recs) await r.end();
-    for (const r of recs) expect(r.values).toEqual(range(50));
+    expect(recs[0]!.values).toEqual(range(17).map((i) => i * 3));
+    for (const r of recs.slice(1)) expect(r.values).toEqual(range(50));
+    // The filtered-out values were acknowledged too: nothing is left pending.
+    await completion(p.exporter.drain(5_000));
+    for (const c of chans) expect(c.pending).toBe(0);
   });
 });

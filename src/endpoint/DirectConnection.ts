@@ -75,9 +75,14 @@ export class DirectConnection implements ImporterConnection {
     return this.link?.remote ?? this.session.remote;
   }
 
+  /** Counters over every link this importer has had. */
   get stats(): SessionStats {
-    return linkStats(this.link);
+    const now = linkStats(this.link);
+    const past = this.pastStats;
+    return { framesIn: past.framesIn + now.framesIn, framesOut: past.framesOut + now.framesOut, bytesIn: past.bytesIn + now.bytesIn, bytesOut: past.bytesOut + now.bytesOut };
   }
+
+  private pastStats: SessionStats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
 
   close(): Promise<void> {
     if (this.closing) return this.closing;
@@ -157,6 +162,7 @@ export class DirectConnection implements ImporterConnection {
 
   private linkClosed(link: Link, err: NetchanError | undefined): void {
     if (link !== this.link) return;
+    this.pastStats = this.stats;
     this.link = null;
     if (this.closing) return this.finish(undefined);
     const refused = err !== undefined && (err.code === 'EAUTH' || (err.code === 'EPROTO' && !link.established));

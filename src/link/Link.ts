@@ -95,6 +95,11 @@ export class Link implements ConnectionHandler, SessionLink {
     return this.conn.remote;
   }
 
+  /** Why the link failed (an error of its own or the peer's), once it has; undefined for a clean end. */
+  get failure(): NetchanError | undefined {
+    return this.closeError;
+  }
+
   /** True once the peer's HELLO arrived. */
   get established(): boolean {
     return this.heard;
@@ -345,6 +350,7 @@ export class Link implements ConnectionHandler, SessionLink {
       );
     }
     const opts = isRecord(options) ? options : {};
+    if (opts['keepalive'] !== undefined) uintField(opts['keepalive'], 'HELLO', 'keepalive'); // informational, but a number
     if (opts['maxFrameBytes'] !== undefined) {
       const m = uintField(opts['maxFrameBytes'], 'HELLO', 'maxFrameBytes');
       if (m < 64) throw new NetchanError('EPROTO', `malformed HELLO frame: maxFrameBytes ${m} is too small`);

@@ -436,12 +436,12 @@ class Link {
   peerGone(from: FaultDirection, hadError: boolean): void {
     const pipe = this.pipes[from];
     if (this.proxy.toxic(from).blackhole) return;
+    this.reason ??= from === 'upstream' ? 'client' : 'server';
     if (hadError) {
-      this.reason ??= from === 'upstream' ? 'client' : 'server';
+      // A reset on one side is a reset on the other; a FIN follows what is still queued.
       pipe.abort();
       resetSocket(pipe.dst);
     } else {
-      this.reason ??= from === 'upstream' ? 'client' : 'server';
       pipe.finish();
     }
   }
@@ -483,8 +483,8 @@ class Pipe {
   private forwarded = 0;
   private discarded = 0;
   private lastDue = 0;
-  private tokens = 0;
-  private tokensAt = 0;
+  /** performance.now() when the bandwidth-limited link is free again. */
+  private linkFreeAt = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private immediate: ReturnType<typeof setImmediate> | null = null;
   private resetTimer: ReturnType<typeof setTimeout> | null = null;
@@ -531,7 +531,6 @@ class Pipe {
     const t = this.toxics;
     if (t.blackhole) this.dropQueued();
     this.armResetTimer();
-    if (!t.bandwidth) this.tokens = 0;
     this.pump();
   }
 
@@ -591,14 +590,14 @@ class Pipe {
       if (c.due > now) return this.wake(c.due - now);
       let bytes = c.bytes;
       if (t.bandwidth) {
+        // Token bucket kept as the time the link is next free: a late timer is caught up
+        // on the next pass instead of lost, so the average rate holds on a busy machine.
         const { rate } = t.bandwidth;
         const burst = t.bandwidth.burst ?? Math.max(1024, rate / 100);
-        this.tokens = Math.min(burst, this.tokens + ((now - this.tokensAt) * rate) / 1000);
-        this.tokensAt = now;
-        const need = Math.min(bytes.length, burst);
-        if (this.tokens < need) return this.wake(((need - this.tokens) * 1000) / rate);
-        const take = Math.min(bytes.length, Math.floor(this.tokens));
-        this.tokens -= take;
+        this.linkFreeAt = Math.max(this.linkFreeAt, now - (burst * 1000) / rate); // an idle link banks one burst
+        if (this.linkFreeAt > now) return this.wake(this.linkFreeAt - now);
+        const take = Math.min(bytes.length, Math.floor(burst));
+        this.linkFreeAt += (take * 1000) / rate;
         if (take < bytes.length) {
           c.bytes = bytes.subarray(take);
           bytes = bytes.subarray(0, take);

@@ -3,10 +3,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { of, take } from 'rxjs';
 import { drain, exportChannel, importChannel, type NetchanError } from '../../src/index.js';
-import { completion, delay, failure, range, record } from '../helpers/async.js';
+import { completion, failure, range, record } from '../helpers/async.js';
+import { upstreamBarrier } from '../helpers/barrier.js';
 import { openPair, TRANSPORTS, type TransportPair } from '../helpers/transports.js';
-
-const SETTLE_MS = 30;
 
 describe.each(TRANSPORTS)('lifecycle over %s', (transport) => {
   let p: TransportPair;
@@ -24,11 +23,13 @@ describe.each(TRANSPORTS)('lifecycle over %s', (transport) => {
     for (const v of range(N)) jobs.next(v);
     await first.end();
     expect(first.values).toEqual(range(5));
-    const rest = record(importChannel<number>(p.importer, 'jobs', 'recv', { size: 7 }));
-    await rest.count(N - 5);
-    await delay(SETTLE_MS);
+    // Exactly the other N - 5, once each: with `count` the import ends there, and a
+    // value repeated would have pushed one out of it (and left one in the queue).
+    const rest = record(importChannel<number>(p.importer, 'jobs', 'recv', { size: 7, count: N - 5 }));
+    await rest.end();
     expect(rest.values).toEqual(range(N - 5, 5));
     await completion(p.exporter.drain(5_000));
+    expect(jobs.pending).toBe(0);
   });
 
   it("exporter.hangup of a 'recv' channel completes it and the importer's send import", async () => {
@@ -54,8 +55,8 @@ describe.each(TRANSPORTS)('lifecycle over %s', (transport) => {
     b.next('b1');
     await inbox.count(2);
     a.complete();
-    await delay(SETTLE_MS);
-    expect(inbox.completed).toBe(false);
+    await upstreamBarrier(p.exporter, p.importer); // a's END has been handled
+    expect(inbox.completed).toBe(false); // b still sends into it
     b.next('b2');
     b.complete();
     await inbox.end();
@@ -70,7 +71,7 @@ describe.each(TRANSPORTS)('lifecycle over %s', (transport) => {
     a.complete();
     await inbox.count(1);
     await completion(p.importer.drain(5_000));
-    await delay(SETTLE_MS);
+    await upstreamBarrier(p.exporter, p.importer); // a's END has been handled: its only sender is done
     expect(inbox.completed).toBe(false);
     const b = importChannel<string>(p.importer, 'inbox', 'send');
     b.next('y');
@@ -86,15 +87,14 @@ describe.each(TRANSPORTS)('lifecycle over %s', (transport) => {
     jobs.next(1);
     await got.count(1);
     const synced = record(p.exporter.sync(5_000));
-    await delay(SETTLE_MS);
-    expect(synced.ended).toBe(false);
+    expect(synced.ended).toBe(false); // 1 is delivered, not acknowledged (the wait itself: marbles/channel/netchan.marbles.test.ts)
     a.cut();
     await synced.end();
     expect(synced.completed).toBe(true);
     // drain, though, waits for the requeued value to reach someone.
     const drained = record(p.exporter.drain(5_000));
-    await delay(SETTLE_MS);
     expect(drained.ended).toBe(false);
+    expect(jobs.pending).toBe(1); // back in the queue
     const b = record(importChannel<number>(p.importer, 'jobs', 'recv'));
     await drained.end();
     expect(drained.completed).toBe(true);
@@ -102,13 +102,13 @@ describe.each(TRANSPORTS)('lifecycle over %s', (transport) => {
   });
 
   it("a dropped importer's drain and send imports fail with 'ECLOSED'; later imports fail at once", async () => {
-    exportChannel<number>(p.exporter, 'inbox', 'recv', { ack: 'manual' }); // holds, never acknowledges
+    const held = record(exportChannel<number>(p.exporter, 'inbox', 'recv', { ack: 'manual' })); // holds, never acknowledges
     const a = p.connect();
     const out = importChannel<number>(a.importer, 'inbox', 'send');
     const outEnd = record(out);
     out.next(1);
     const drained = record(a.importer.drain(5_000));
-    await delay(SETTLE_MS);
+    await held.count(1); // the value reached the exporter, unacknowledged
     a.cut();
     await drained.end();
     expect((drained.error as NetchanError).code).toBe('ECLOSED');
@@ -155,7 +155,7 @@ describe.each(TRANSPORTS)('lifecycle over %s', (transport) => {
     jobs.next(2);
     await got.count(2);
     got.values[0]!.ack();
-    await delay(SETTLE_MS);
+    await upstreamBarrier(p.exporter, p.importer); // ACK 1 has been handled; 2 is still out
     expect(viaMethod.ended).toBe(false);
     expect(viaChannel.ended).toBe(false);
     got.values[1]!.ack();
