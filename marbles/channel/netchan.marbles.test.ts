@@ -66,7 +66,7 @@ describe('netchan scenarios in virtual time', () => {
       // Until the control value lands at 12, nothing comes back, and the sender has
       // all 10 values pending: 3 in flight (held by the exporter), 7 in its queue.
       // The held three are delivered at 12; their acks land at 14 and three more go out.
-      const pending = hot('-----s-----s---s', { s: 0 }).pipe(map(() => [send.pending, 1024 - send.capacity]));
+      const pending = hot('-----s-----s---s', { s: 0 }).pipe(map(() => [send.pending, send.queued]));
       expectObservable(pending).toBe('-----a-----a---b', { a: [10, 7], b: [7, 4] });
       // The three held values go out at 12 and land at 14; all ten arrive, then the import completes.
       expectObservable(got.pipe(take(1))).toBe('--------------(0|)', { 0: 0 });
@@ -90,7 +90,7 @@ describe('netchan scenarios in virtual time', () => {
       // Long after the first window landed at 4, still exactly 3 delivered and held, 8 pending, 5 of them queued.
       // The acks leave at 12 and land at 14: d, e, f go out (2 left queued), land at 16 and are
       // acknowledged at once; those acks land at 18 and g, h go out; theirs land at 22.
-      const state = hot('-----s----s----s---s---s', { s: 0 }).pipe(map(() => [held.length, jobs.pending, 100 - jobs.capacity]));
+      const state = hot('-----s----s----s---s---s', { s: 0 }).pipe(map(() => [held.length, jobs.pending, jobs.queued]));
       expectObservable(state).toBe('-----a----a----b---c---d', { a: [3, 8, 5], b: [0, 5, 2], c: [0, 2, 0], d: [0, 0, 0] });
       const arrivals = deliveries.pipe(map((d) => `${d.value}@${testScheduler.now()}`), take(8), toArray());
       expectObservable(arrivals).toBe('--------------------(x|)', { x: ['a@4', 'b@4', 'c@4', 'd@16', 'e@16', 'f@16', 'g@20', 'h@20'] });
@@ -107,7 +107,7 @@ describe('netchan scenarios in virtual time', () => {
       send.complete();
       const at = <T>(label: (x: T) => string) => map((x: T) => `${label(x)}@${testScheduler.now()}`);
       // The window's three values travel with the handshake and are held: no ACK goes back, nothing more comes.
-      const state = hot('-----s----s----', { s: 0 }).pipe(map(() => [send.pending, 1024 - send.capacity]));
+      const state = hot('-----s----s----', { s: 0 }).pipe(map(() => [send.pending, send.queued]));
       expectObservable(state).toBe('-----a----a----', { a: [8, 5] });
       // A subscriber at 12 gets the three held values at once; their acks land at 14, d, e, f
       // arrive at 16 and are acknowledged at once; then g, h and END at 20, and the channel completes.
