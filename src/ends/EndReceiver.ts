@@ -99,6 +99,31 @@ export abstract class EndReceiver<T> extends Observable<T> implements RecvSink {
     return this.stateNow === 'subscribed';
   }
 
+  /** Sent away inside a value. */
+  private travelledAway = false;
+
+  /** For messages: `pair 3`, `channel end 7`. */
+  protected abstract readonly endLabel: string;
+
+  /** True once this end was sent away. */
+  get hasTravelled(): boolean {
+    return this.travelledAway;
+  }
+
+  /** Marks the end as sent away (no subscriber will come here); throws `'EPROTO'` if it already was, or is subscribed here. */
+  travel(): void {
+    if (this.travelledAway) throw new NetchanError('EPROTO', `${this.endLabel}: a channel end can travel once; this one already did`);
+    if (this.stateNow === 'subscribed') throw new NetchanError('EPROTO', `${this.endLabel}: this end is subscribed here; it cannot travel`);
+    this.travelledAway = true;
+    this.stateNow = 'done';
+  }
+
+  /** It did not travel after all (a value that stayed in this process): it may be subscribed again. */
+  stayed(): void {
+    this.travelledAway = false;
+    if (this.stateNow === 'done' && this.subscriber === null && this.finished === null) this.stateNow = 'waiting';
+  }
+
   /** @internal Takes the values held for a subscriber out (a forwarded end hands them on). */
   protected takeHeld(): Held[] {
     const budget = this.budget();
@@ -107,15 +132,6 @@ export abstract class EndReceiver<T> extends Observable<T> implements RecvSink {
     return held;
   }
 
-  /** No subscriber will come here (the end travelled). */
-  protected retire(): void {
-    this.stateNow = 'done';
-  }
-
-  /** It did not travel after all (a value that stayed in this process): it may be subscribed again. */
-  protected reopen(): void {
-    if (this.stateNow === 'done' && this.subscriber === null && this.finished === null) this.stateNow = 'waiting';
-  }
 
   private emit(lane: RecvLane, value: unknown, seq: number): void {
     const s = this.subscriber!;

@@ -163,7 +163,6 @@ export class PairSendEnd<T> extends SendChannel<T> implements ChannelEnd, SendLa
 /** The receiving end of a channel pair: an Observable with exactly one subscription. */
 export class PairRecvEnd<T> extends EndReceiver<T> implements ChannelEnd {
   readonly [CHANNEL_END] = 'recv' as const;
-  private travelled = false;
   private released: (() => void) | null = null;
 
   constructor(private readonly core: PairCore) {
@@ -174,9 +173,8 @@ export class PairRecvEnd<T> extends EndReceiver<T> implements ChannelEnd {
     return this.core.endConfig;
   }
 
-  /** True once this end was sent away. */
-  get hasTravelled(): boolean {
-    return this.travelled;
+  protected get endLabel(): string {
+    return this.core.name;
   }
 
   /** The sending end of this pair. */
@@ -189,16 +187,10 @@ export class PairRecvEnd<T> extends EndReceiver<T> implements ChannelEnd {
     this.core.send.adoptedBy(table);
   }
 
-  travel(): void {
-    if (this.travelled) throw new NetchanError('EPROTO', `${this.core.name}: a channel end can travel once; this one already did`);
-    if (this.lane !== null) throw new NetchanError('EPROTO', `${this.core.name}: this end is subscribed here; it cannot travel`);
-    this.travelled = true;
-    this.retire();
-  }
-
-  stayed(): void {
-    this.travelled = false;
-    this.reopen();
+  /** A pair's receiving end that already has a lane (its sending end is bound here) stays: relaying both ways is for ends that travelled first. */
+  override travel(): void {
+    if (this.lane !== null) throw new NetchanError('EPROTO', `${this.core.name}: this end is bound here; it cannot travel`);
+    super.travel();
   }
 
   orphaned(error: NetchanError): void {

@@ -146,7 +146,6 @@ export class RemoteSendEnd<T> extends SendChannel<T> implements ChannelEnd, Send
  */
 export class RemoteRecvEnd<T> extends EndReceiver<T> implements ChannelEnd {
   readonly [CHANNEL_END] = 'recv' as const;
-  private travelled = false;
   private readonly inbound: Inbound;
 
   constructor(
@@ -172,15 +171,8 @@ export class RemoteRecvEnd<T> extends EndReceiver<T> implements ChannelEnd {
     return relay;
   }
 
-  travel(): void {
-    if (this.travelled) throw new NetchanError('EPROTO', `channel end ${this.ref}: a channel end can travel once; this one already did`);
-    this.travelled = true;
-    this.retire();
-  }
-
-  stayed(): void {
-    this.travelled = false;
-    this.reopen();
+  protected get endLabel(): string {
+    return `channel end ${this.ref}`;
   }
 
   orphaned(error: NetchanError): void {
