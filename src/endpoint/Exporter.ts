@@ -488,10 +488,10 @@ export class Exporter implements HasTrackable {
   /** The session is over: its bindings are lost (values in flight go back to their queues). */
   private endClient(c: ExporterClient, err: NetchanError | undefined): void {
     const session = c.session!;
+    c.finish();
+    session.close(err); // while still listed: its bindings' closes are logged under the client
     this.clientsBySession.delete(session);
     if (session.id !== null) this.resumable.delete(session.id);
-    c.finish();
-    session.close(err);
     if (err) c.log.info({ code: err.code, error: err.message }, 'client gone');
     else c.log.info({}, 'client gone');
     this.connectionEvent(c, false, err);
