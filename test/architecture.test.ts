@@ -22,6 +22,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   endpoint: ['errors', 'protocol', 'util', 'transport', 'channel', 'session', 'link', 'operators', 'ends', 'observe'],
   node: ['errors', 'protocol', 'util', 'transport', 'channel', 'observe'],
   nats: ['errors', 'protocol', 'util', 'channel', 'session', 'endpoint', 'transport'],
+  otel: ['endpoint', 'observe'],
+  cli: ['errors', 'util', 'protocol', 'endpoint', 'operators'],
   testing: ['errors', 'protocol', 'util', 'transport', 'channel', 'endpoint'],
 };
 

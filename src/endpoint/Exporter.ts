@@ -271,7 +271,8 @@ export class Exporter implements HasTrackable {
       ...(typeof c.identity === 'string' ? { identity: c.identity } : {}),
       rtt: c.rtt,
       stats: c.stats,
-      bindings: c.bindingStats,
+      bindings: c.bindings,
+      bindingStats: c.bindingStats,
     }));
     return { at: this.settings.scheduler.now(), instance: this.instance, clients, channels: this.channelStats() };
   }
@@ -666,7 +667,7 @@ export class Exporter implements HasTrackable {
   /** A snapshot for another process: no per-binding detail, at most 500 clients and channels. */
   private remoteMetrics(): ExporterMetrics {
     const m = this.metrics();
-    const clients = m.clients.slice(0, REMOTE_METRICS_MAX).map((c) => ({ ...c, bindings: [] }));
+    const clients = m.clients.slice(0, REMOTE_METRICS_MAX).map((c) => ({ ...c, bindingStats: [] }));
     const channels = m.channels.slice(0, REMOTE_METRICS_MAX);
     const cut = { clients: m.clients.length - clients.length, channels: m.channels.length - channels.length };
     return { ...m, clients, channels, ...(cut.clients + cut.channels > 0 ? { truncated: cut } : {}) };

@@ -57,7 +57,10 @@ export interface ClientStats {
   readonly identity?: string;
   readonly rtt: number | null;
   readonly stats: SessionStats;
-  readonly bindings: readonly BindingStats[];
+  /** Bindings open now. */
+  readonly bindings: number;
+  /** Each of them (left out of a remote snapshot: `rx-netchan stat`). */
+  readonly bindingStats: readonly BindingStats[];
 }
 
 /**

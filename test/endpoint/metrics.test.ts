@@ -43,7 +43,7 @@ describe.each(['tcp', 'ws'] as const)('metrics over %s', (transport) => {
       expect(c.stats).toMatchObject({ valuesOut: 20, valueBytesOut: 220, valuesIn: 6, acked: 20, inFlight: 0, errors: 0 });
       expect(c.stats.framesIn).toBeGreaterThan(0);
       expect(c.rtt).toBeGreaterThanOrEqual(0);
-      expect(c.bindings.map((b) => `${b.channel}:${b.dir}:${b.window}:${b.values}`).sort()).toEqual(['jobs:send:8:20', 'results:recv:4:6']);
+      expect(c.bindingStats.map((b) => `${b.channel}:${b.dir}:${b.window}:${b.values}`).sort()).toEqual(['jobs:send:8:20', 'results:recv:4:6']);
       // The importer's side of the same traffic.
       const im = p.importer.metrics();
       const ich = Object.fromEntries(im.channels.map((c) => [`${c.name}:${c.dir}`, c]));
