@@ -213,9 +213,17 @@ export class Exporter implements HasTrackable {
    * importers go on. The first step of a graceful shutdown (see the README).
    */
   async stopListening(): Promise<void> {
-    const listeners = [...this.listeners];
-    this.listeners.clear();
-    await Promise.all(listeners.map((l) => l.close()));
+    const closing: Array<Promise<void>> = [];
+    for (const l of [...this.listeners]) {
+      if (l.stop) {
+        l.stop(); // still listed: close() releases it
+      } else {
+        this.listeners.delete(l);
+        closing.push(l.close());
+      }
+    }
+    await Promise.all(closing);
+    this.log.info({}, 'stopped listening');
   }
 
   /** Serves the exported channels on one already-open connection (Go's ServeConn). */

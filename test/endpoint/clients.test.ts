@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { firstValueFrom, filter } from 'rxjs';
-import { exportChannel, importChannel, type ClientInfo, type Delivery, type NetchanError } from '../../src/index.js';
+import { firstValueFrom, filter, lastValueFrom, timer, map } from 'rxjs';
+import { Importer, ackWhenDone, exportChannel, importChannel, type ClientInfo, type Delivery, type NetchanError } from '../../src/index.js';
+import '../../src/node.js';
 import { completion, record, range, within } from '../helpers/async.js';
 import { openPair } from '../helpers/transports.js';
 
@@ -169,6 +170,59 @@ describe.each(['tcp', 'ws'] as const)('operating a server over %s', (transport) 
       await upEnd.end();
       expect((upEnd.error as NetchanError).code).toBe('ECLOSED');
       expect(client.cancel('nothing')).toBe(0);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('the README recipe, graceful shutdown: stop accepting, complete, drain, disconnect, close: every value processed once', async () => {
+    const p = await openPair(transport);
+    try {
+      const exporter = p.exporter;
+      const jobs = exportChannel<number>(exporter, 'jobs', 'send');
+      const done: number[] = [];
+      const work = (importer: Importer) =>
+        record(importChannel<number>(importer, 'jobs', 'recv', { size: 8, ack: 'manual' }).pipe(ackWhenDone((n) => timer(1).pipe(map(() => done.push(n))), 8)));
+      const a = work(p.importer);
+      const b = work(p.connect().importer);
+      for (const n of range(200)) jobs.next(n);
+      // Binding counts change without an emission of clients$ (the objects are live): sample them.
+      await within(
+        new Promise<void>((r) => {
+          const t = setInterval(() => exporter.clients.length === 2 && exporter.clients.every((c) => c.bindings === 1) && (clearInterval(t), r()), 5);
+        }),
+        5_000,
+        'both bound',
+      );
+      // The steps of the recipe, in order.
+      await exporter.stopListening();
+      jobs.complete();
+      await lastValueFrom(exporter.drain(10_000), { defaultValue: undefined });
+      await within(exporter.disconnect(5_000), 5_000, 'disconnect');
+      await exporter.close();
+      expect(done.sort((x, y) => x - y)).toEqual(range(200));
+      await a.end();
+      await b.end();
+      expect([a.completed, b.completed]).toEqual([true, true]); // completed with the channel, before the goodbye
+      expect(exporter.clients).toEqual([]);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('stopListening(): new importers are refused, connected ones go on', async () => {
+    const p = await openPair(transport);
+    try {
+      const jobs = exportChannel<number>(p.exporter, 'jobs', 'send');
+      const a = record(importChannel<number>(p.importer, 'jobs', 'recv'));
+      jobs.next(1);
+      await a.count(1);
+      await p.exporter.stopListening();
+      const late = p.connect({ handshakeTimeout: 2_000 }).importer;
+      await within(firstValueFrom(late.state$.pipe(filter((s) => s === 'closed'))), 5_000, 'the late importer refused');
+      jobs.next(2);
+      await a.count(2);
+      expect(p.exporter.clients).toHaveLength(1);
     } finally {
       await p.close();
     }
