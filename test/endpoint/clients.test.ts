@@ -116,6 +116,31 @@ describe.each(['tcp', 'ws'] as const)('operating a server over %s', (transport) 
     }
   });
 
+  it('a detached client (dropped, waiting to resume) is ended at once; when it redials it is sent away, not resumed', async () => {
+    const p = await openPair(transport, { importer: { reconnect: { initialDelay: 200, jitter: 0 } } });
+    try {
+      const jobs = exportChannel<number>(p.exporter, 'jobs', 'send');
+      const a = record(importChannel<number>(p.importer, 'jobs', 'recv', { ack: 'manual' }));
+      jobs.next(1);
+      await a.count(1);
+      const client = p.exporter.clients[0]!;
+      const seen = record(p.exporter.clients$);
+      p.cut();
+      await seen.until(() => client.state === 'detached', 5_000, 'detached');
+      client.disconnect();
+      expect(client.state).toBe('gone');
+      expect(jobs.pending).toBe(1); // requeued: nobody to acknowledge it now
+      await a.end();
+      expect((a.error as NetchanError).code).toBe('ECLOSED');
+      expect((a.error as Error).message).toMatch(/disconnected by the exporter/);
+      expect(p.importer.closed).toBe(true);
+      const b = record(importChannel<number>(p.connect().importer, 'jobs', 'recv'));
+      await b.count(1); // the value went to the next importer
+    } finally {
+      await p.close();
+    }
+  });
+
   it('a disconnecting client may not open bindings: refused with ECLOSED naming the channel', async () => {
     const p = await openPair(transport);
     try {
