@@ -24,7 +24,7 @@ import { exporterBackendFor } from './backends.js';
 import type { ExportedChannelRef, ExportedChannels } from './ExportedChannels.js';
 import { ExporterClient, type ClientInfo, type ClientOwner } from './ExporterClient.js';
 import type { ChannelListing, ChannelStats, ClientStats, ExporterMetrics } from './Metrics.js';
-import { bindingStats } from './sessionMetrics.js';
+import { channelStats, forRemote } from './exporterMetrics.js';
 import { Signal } from '../util/Signal.js';
 import { codecConfig, heldBudget, linkSettings, randomId, transportOptions, type EndpointConfig } from './EndpointConfig.js';
 
@@ -674,64 +674,11 @@ export class Exporter implements HasTrackable {
 
   /** A snapshot for another process: no per-binding detail, at most 500 clients and channels. */
   private remoteMetrics(): ExporterMetrics {
-    const m = this.metrics();
-    const clients = m.clients.slice(0, REMOTE_METRICS_MAX).map((c) => ({ ...c, bindingStats: [] }));
-    const channels = m.channels.slice(0, REMOTE_METRICS_MAX);
-    const cut = { clients: m.clients.length - clients.length, channels: m.channels.length - channels.length };
-    return { ...m, clients, channels, ...(cut.clients + cut.channels > 0 ? { truncated: cut } : {}) };
+    return forRemote(this.metrics(), REMOTE_METRICS_MAX);
   }
 
   private channelStats(): ChannelStats[] {
-    const byName = new Map<string, { bindings: number; window: number; inFlight: number }>();
-    for (const session of this.clientsBySession.keys()) {
-      for (const b of bindingStats(session)) {
-        const e = byName.get(b.channel) ?? { bindings: 0, window: 0, inFlight: 0 };
-        e.bindings++;
-        e.window += b.window;
-        e.inFlight += b.inFlight;
-        byName.set(b.channel, e);
-      }
-    }
-    const out: ChannelStats[] = [];
-    for (const [name, ch] of this.names) {
-      const live = byName.get(name) ?? { bindings: 0, window: 0, inFlight: 0 };
-      const m = ch.meter;
-      if (ch instanceof SendChannel) {
-        const d = ch.dispatcher;
-        out.push({
-          name,
-          dir: 'send',
-          bindings: d.receivers,
-          window: live.window,
-          valuesIn: 0,
-          bytesIn: 0,
-          valuesOut: m.valuesOut,
-          bytesOut: m.bytesOut,
-          acked: m.acked,
-          inFlight: d.pending - d.queued,
-          queued: d.queued,
-          dropped: d.dropped,
-          errors: m.errors,
-        });
-      } else {
-        out.push({
-          name,
-          dir: 'recv',
-          bindings: ch.inbounds.size,
-          window: live.window,
-          valuesIn: m.valuesIn,
-          bytesIn: m.bytesIn,
-          valuesOut: 0,
-          bytesOut: 0,
-          acked: m.delivered,
-          inFlight: live.inFlight,
-          queued: ch.heldCount,
-          dropped: 0,
-          errors: m.errors,
-        });
-      }
-    }
-    return out;
+    return channelStats(this.names, this.clientsBySession.keys());
   }
 
   // ---- helpers ----
