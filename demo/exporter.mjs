@@ -8,7 +8,8 @@ import { memorySampler, report, progressBar } from './common.mjs';
 const TOTAL = Number(process.env.DEMO_TOTAL ?? 100_000);
 const QUEUE_LIMIT = 1024;
 const mem = memorySampler();
-const exporter = new Exporter();
+// remoteMetrics: `npx rx-netchan stat <url>` can watch it from another terminal while it runs.
+const exporter = new Exporter({ remoteMetrics: true });
 const work = exportChannel(exporter, 'work', 'send', { queueLimit: QUEUE_LIMIT });
 const results = exportChannel(exporter, 'results', 'recv');
 const { url } = await exporter.listen('tcp://127.0.0.1:0');

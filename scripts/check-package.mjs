@@ -57,7 +57,7 @@ function checkTarball(dir) {
   };
   walk(dir, '');
   const need = ['package.json', 'README.md', 'LICENSE'];
-  for (const entry of ['index', 'node', 'testing']) for (const ext of ['.js', '.cjs', '.d.ts', '.d.cts', '.js.map', '.cjs.map']) need.push(`dist/${entry}${ext}`);
+  for (const entry of ['index', 'node', 'testing', 'otel', 'cli']) for (const ext of ['.js', '.cjs', '.d.ts', '.d.cts', '.js.map', '.cjs.map']) need.push(`dist/${entry}${ext}`);
   const missing = need.filter((f) => !files.includes(f));
   if (missing.length > 0) throw new Error(`the tarball lacks ${missing.join(', ')}`);
   const stray = files.filter((f) => /^(src|test|marbles|e2e|bench|scripts|examples|demo)\//.test(f));
@@ -78,6 +78,7 @@ const consumerTs = `// A strict ESM consumer of all three entry points (type-che
 import { Exporter, Importer, NetchanError, drain, exportChannel, importChannel, isNetchanError, memoryPipe, type DrainTarget, type EndpointConfig, type NetchanErrorCode } from 'rx-netchan';
 import { dialTcp, listenTcp, type WsListenConfig } from 'rx-netchan/node';
 import { observableMatcher, normalizeErrors, virtualNetwork, virtualPipe } from 'rx-netchan/testing';
+import { instrument } from 'rx-netchan/otel';
 import { TestScheduler } from 'rxjs/testing';
 import { from, tap } from 'rxjs';
 
@@ -103,6 +104,8 @@ void listenTcp;
 new TestScheduler(observableMatcher).run(() => virtualNetwork({ latency: 1 }).close());
 void virtualPipe;
 void normalizeErrors;
+const stop: () => void = instrument(exporter);
+stop();
 `;
 
 const consumerCts = `// A strict CommonJS consumer of all three entry points (type-checked only).
@@ -176,7 +179,12 @@ try {
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }, null, 2));
   const rxjs = pkg.peerDependencies.rxjs;
   const typesNode = pkg.devDependencies['@types/node'];
-  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball, `rxjs@${rxjs}`, `@types/node@${typesNode}`], app);
+  const otel = pkg.devDependencies['@opentelemetry/api'];
+  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball, `rxjs@${rxjs}`, `@types/node@${typesNode}`, `@opentelemetry/api@${otel}`], app);
+
+  step('the command line: npx rx-netchan --version');
+  const version = run('npx', ['--no-install', 'rx-netchan', '--version'], app, { timeout: 30_000 });
+  if (version.trim() !== pkg.version) throw new Error(`npx rx-netchan --version printed ${JSON.stringify(version)}, not ${pkg.version}`);
 
   step('README quick start (ESM)');
   writeFileSync(join(app, 'quickstart.mjs'), quickStart());

@@ -1,6 +1,13 @@
 // Public surface of rx-netchan (runs in Node and browsers: nothing from node:).
 export { Exporter } from './endpoint/Exporter.js';
-export type { ExporterConfig, ClientInfo } from './endpoint/Exporter.js';
+export type { ExporterConfig } from './endpoint/Exporter.js';
+export type { ClientInfo } from './endpoint/ExporterClient.js';
+export type { BindingStats, ChannelListing, ChannelStats, ClientState, ClientStats, ExporterMetrics, ImporterMetrics } from './endpoint/Metrics.js';
+export type { Logger } from './observe/Logger.js';
+export { setDiagnosticsChannels, DIAGNOSTICS_CHANNEL_NAMES } from './observe/diagnostics.js';
+export type { DiagnosticsChannel, DiagnosticsChannels } from './observe/diagnostics.js';
+export type { StandardSchemaV1 } from './channel/StandardSchema.js';
+export type { InvalidValueError } from './channel/SchemaGate.js';
 export { Importer } from './endpoint/Importer.js';
 export type { ImporterConfig, ImportConfig, ImportRecvConfig, ImportSendConfig } from './endpoint/Importer.js';
 export type { ImporterState, ReconnectEvent } from './endpoint/ImporterConnection.js';
@@ -47,6 +54,7 @@ export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_WRITE_TIMEOUT_MS,
   DEFAULT_RESUME_GRACE_MS,
+  DEFAULT_DISCONNECT_GRACE_MS,
   DEFAULT_MAX_HELD_BYTES,
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_ELEMENTS,

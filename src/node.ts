@@ -16,6 +16,12 @@ registerTransport('ws:', { listen: listenWebSocket });
 registerTransport('wss:', { listen: listenWebSocket });
 registerTransport('tls:', { listen: listenTls, dial: dialTls });
 
+// diagnostics_channel events (rx-netchan:connection:open, …): free until someone subscribes.
+import { setDiagnosticsChannels } from './observe/diagnostics.js';
+import { nodeDiagnosticsChannels } from './node/diagnostics.js';
+setDiagnosticsChannels(nodeDiagnosticsChannels());
+export { nodeDiagnosticsChannels } from './node/diagnostics.js';
+
 export { dialTcp, listenTcp } from './node/tcp.js';
 export { dialTls, listenTls } from './node/tls.js';
 export { SocketConnection } from './node/SocketConnection.js';

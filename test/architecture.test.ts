@@ -11,16 +11,19 @@ const SRC = new URL('../src/', import.meta.url).pathname;
 const ALLOWED: Record<string, readonly string[]> = {
   util: [],
   errors: [],
+  observe: [],
   protocol: ['errors', 'util'],
   transport: ['errors', 'protocol', 'util'],
-  channel: ['errors', 'protocol', 'util'],
+  channel: ['errors', 'protocol', 'util', 'observe'],
   session: ['errors', 'protocol', 'util', 'channel'],
   link: ['errors', 'protocol', 'util', 'transport', 'session'],
   operators: ['errors', 'util', 'channel'],
   ends: ['errors', 'protocol', 'util', 'channel', 'session'],
-  endpoint: ['errors', 'protocol', 'util', 'transport', 'channel', 'session', 'link', 'operators', 'ends'],
-  node: ['errors', 'protocol', 'util', 'transport', 'channel'],
+  endpoint: ['errors', 'protocol', 'util', 'transport', 'channel', 'session', 'link', 'operators', 'ends', 'observe'],
+  node: ['errors', 'protocol', 'util', 'transport', 'channel', 'observe'],
   nats: ['errors', 'protocol', 'util', 'channel', 'session', 'endpoint', 'transport'],
+  otel: ['endpoint', 'observe'],
+  cli: ['errors', 'util', 'protocol', 'endpoint', 'operators'],
   testing: ['errors', 'protocol', 'util', 'transport', 'channel', 'endpoint'],
 };
 

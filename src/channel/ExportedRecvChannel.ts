@@ -1,8 +1,12 @@
 import { Observable, Subject, type Subscriber } from 'rxjs';
-import type { NetchanError } from '../errors/NetchanError.js';
+import { NetchanError } from '../errors/NetchanError.js';
 import type { RecvLane, RecvSink } from './Lane.js';
 import { Deque } from '../util/Deque.js';
 import type { Delivery } from './Delivery.js';
+import { ChannelMeter } from './ChannelMeter.js';
+import { SchemaGate, type GatedSink, type InvalidValueError } from './SchemaGate.js';
+import type { StandardSchemaV1 } from './StandardSchema.js';
+import { noHooks, now, type ObservationHooks } from '../observe/hooks.js';
 
 /** Options of an exported `'recv'` channel. */
 export interface ExportRecvConfig {
@@ -18,7 +22,19 @@ export interface ExportRecvConfig {
    * only end their own binding (errors go to `exporter.errors$`).
    */
   keepOpen?: boolean;
+  /**
+   * A Standard Schema (Zod, Valibot, ArkType…) each received value must pass;
+   * the channel emits the schema's output. An invalid value is acknowledged
+   * (never sent again), its sender's binding fails with `'EINVAL'` (its send
+   * channel errors; what it sent after stays with it), and the channel errors
+   * with that `'EINVAL'` (or, with `keepOpen`, reports it on `exporter.errors$`
+   * and goes on). Defaults to none.
+   */
+  schema?: StandardSchemaV1;
 }
+
+/** Fails a receiving lane with an error of this side's (an ERROR frame on a session; a cancel elsewhere). */
+export type RefuseLane = (lane: RecvLane, error: NetchanError) => void;
 
 /** Bytes of values held across an endpoint's `'recv'` channels, and the most it may hold. */
 export interface HeldBudget {
@@ -31,6 +47,8 @@ interface Held {
   value: unknown;
   seq: number;
   bytes: number;
+  /** Acknowledged already (its lane failed on a later, invalid value): kept when the lane goes. */
+  acked?: boolean;
 }
 
 /**
@@ -43,7 +61,13 @@ interface Held {
  * never acknowledged, so they are still the sender's to send again).
  * @internal
  */
-export class ExportedRecvChannel<T> extends Observable<T> implements RecvSink {
+export class ExportedRecvChannel<T> extends Observable<T> implements GatedSink {
+  /** Where bindings deliver: this channel, or the schema's gate in front of it. */
+  readonly sink: RecvSink;
+  /** Values and bytes in, values delivered, errors (metrics). */
+  readonly meter = new ChannelMeter();
+  /** With a schema and `ack: 'manual'`: values emitted and not acknowledged yet, by lane (an invalid value acknowledges them). */
+  private readonly unacked: Map<RecvLane, Set<number>> | null;
   private readonly out = new Subject<unknown>();
   private readonly held = new Deque<Held>();
   readonly inbounds = new Set<RecvLane>();
@@ -58,6 +82,8 @@ export class ExportedRecvChannel<T> extends Observable<T> implements RecvSink {
     config: ExportRecvConfig,
     private readonly report: (err: NetchanError) => void,
     private readonly budget: HeldBudget,
+    private readonly refuse: RefuseLane = (lane) => lane.cancel(),
+    private readonly hooks: ObservationHooks = noHooks(),
   ) {
     super((subscriber) => {
       const sub = this.out.subscribe(subscriber as Subscriber<unknown>);
@@ -66,6 +92,13 @@ export class ExportedRecvChannel<T> extends Observable<T> implements RecvSink {
     });
     this.manual = config.ack === 'manual';
     this.keepOpen = config.keepOpen === true;
+    this.sink = config.schema ? new SchemaGate(config.schema, name, this) : this;
+    this.unacked = config.schema && this.manual ? new Map() : null;
+  }
+
+  /** Values held for a subscriber. */
+  get heldCount(): number {
+    return this.held.length;
   }
 
   addInbound(inb: RecvLane): void {
@@ -84,6 +117,8 @@ export class ExportedRecvChannel<T> extends Observable<T> implements RecvSink {
 
   value(value: unknown, seq: number, inbound: RecvLane, bytes: number): boolean {
     if (this.finished !== null) return true;
+    this.meter.valuesIn++;
+    this.meter.bytesIn += bytes;
     if (this.held.length > 0 || !this.out.observed) {
       if (this.budget.used + bytes > this.budget.max) return false;
       this.budget.used += bytes;
@@ -108,13 +143,47 @@ export class ExportedRecvChannel<T> extends Observable<T> implements RecvSink {
   /** The binding's session ended, or it was refused: it no longer counts as a sender, and what it sent and nobody took is let go. */
   lost(inbound: RecvLane): void {
     this.inbounds.delete(inbound);
+    this.unacked?.delete(inbound);
     if (this.held.length === 0) return;
     const keep = this.held.drainAll().filter((h) => {
-      if (h.inbound !== inbound) return true;
+      if (h.inbound !== inbound || h.acked) return true;
       this.budget.used -= h.bytes;
       return false;
     });
     for (const h of keep) this.held.push(h);
+  }
+
+  /**
+   * Value `seq` failed the schema: acknowledge it, and what its lane had
+   * delivered or held before it (acknowledgements are cumulative: this is
+   * what keeps the invalid value from coming back); fail the lane; error the
+   * channel, or report it with `keepOpen`.
+   */
+  reject(lane: RecvLane, seq: number, error: InvalidValueError): void {
+    this.meter.valuesIn++;
+    this.meter.errors++;
+    const seqs: number[] = [];
+    for (let i = 0; i < this.held.length; i++) {
+      const h = this.held.at(i)!;
+      if (h.inbound === lane) {
+        h.acked = true;
+        seqs.push(h.seq);
+      }
+    }
+    const open = this.unacked?.get(lane);
+    if (open) seqs.push(...open);
+    seqs.push(seq);
+    seqs.sort((a, b) => a - b);
+    for (const s of seqs) lane.ack(s);
+    this.refuse(lane, error);
+    this.inbounds.delete(lane);
+    if (this.keepOpen) this.report(error);
+    else this.finish(error);
+  }
+
+  /** A value that passed an asynchronous validation could not be held: the lane fails, the sender keeps it. */
+  overflow(lane: RecvLane): void {
+    this.refuse(lane, new NetchanError('EOVERFLOW', `channel "${this.name}": the receiver holds too many bytes of values nobody has taken yet (maxHeldBytes); the sender keeps this one`));
   }
 
   /** Completes the channel (hangup); importers sending into it are told to stop. */
@@ -133,11 +202,35 @@ export class ExportedRecvChannel<T> extends Observable<T> implements RecvSink {
 
   private emit(inbound: RecvLane, value: unknown, seq: number): void {
     if (this.manual) {
-      const delivery: Delivery<unknown> = { value, seq, ack: () => inbound.ack(seq) };
+      const open = this.unacked;
+      if (open !== null) {
+        let set = open.get(inbound);
+        if (set === undefined) open.set(inbound, (set = new Set()));
+        set.add(seq);
+      }
+      let done = false;
+      const t0 = this.hooks.processed === null ? 0 : now();
+      const delivery: Delivery<unknown> = {
+        value,
+        seq,
+        ack: () => {
+          if (done) return;
+          done = true;
+          open?.get(inbound)?.delete(seq);
+          this.meter.delivered++;
+          inbound.ack(seq);
+          if (t0 > 0) this.hooks.processed?.(this.name, now() - t0);
+        },
+      };
       this.out.next(delivery);
     } else {
+      this.meter.delivered++;
       inbound.ack(seq); // before next(): see RecvImport
+      const processed = this.hooks.processed;
+      if (processed === null) return this.out.next(value);
+      const t0 = now();
       this.out.next(value);
+      processed(this.name, now() - t0);
     }
   }
 

@@ -1,4 +1,5 @@
 import type { NetchanError } from '../errors/NetchanError.js';
+import type { ChannelMeter } from './ChannelMeter.js';
 
 /**
  * The channel-level seam. A channel's queue (Dispatcher) hands encoded values
@@ -43,6 +44,8 @@ export interface SendLane {
 
 /** Who feeds a send lane: told when acknowledgements free window, when the lane can carry values again, and when it is over. */
 export interface SendLaneOwner {
+  /** Counters the session bumps as this owner's values go out and are acknowledged (metrics); optional. */
+  readonly meter?: ChannelMeter;
   onAck(lane: SendLane): void;
   onWritable(lane: SendLane): void;
   /**

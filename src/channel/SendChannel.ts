@@ -4,7 +4,9 @@ import { errorInfo } from '../errors/remoteError.js';
 import type { ValueCodec } from '../protocol/codec.js';
 import { DEFAULT_QUEUE_LIMIT } from '../protocol/limits.js';
 import type { Signal } from '../util/Signal.js';
+import { ChannelMeter } from './ChannelMeter.js';
 import { Dispatcher, type OverflowStrategy, type SyncPoint } from './Dispatcher.js';
+import type { SendLaneOwner } from './Lane.js';
 import { TRACK, type HasTrackable, type Trackable } from './Trackable.js';
 
 /** Options of a send queue (exported `'send'` channels and imported `'send'` channels). */
@@ -33,7 +35,10 @@ export interface SendQueueConfig {
 export class SendChannel<T> extends Subject<T> implements HasTrackable {
   /** @internal */
   readonly dispatcher: Dispatcher;
+  /** @internal Values out, bytes out and acknowledgements of this channel's bindings (metrics). */
+  readonly meter = new ChannelMeter();
   private readonly trackable: Trackable;
+  private owner: SendLaneOwner | null = null;
 
   /** @internal */
   constructor(
@@ -56,6 +61,21 @@ export class SendChannel<T> extends Subject<T> implements HasTrackable {
       failure: () => d.failed ?? failure(),
       broken: () => (d.state === 'errored' ? d.failed : null),
     };
+  }
+
+  /**
+   * @internal The owner of this channel's bindings over sessions: the queue,
+   * with the channel's meter, so the session counts what goes out and what is
+   * acknowledged.
+   */
+  get laneOwner(): SendLaneOwner {
+    const d = this.dispatcher;
+    return (this.owner ??= {
+      meter: this.meter,
+      onAck: (lane) => d.onAck(lane),
+      onWritable: (lane) => d.onWritable(lane),
+      onLost: (lane) => d.onLost(lane),
+    });
   }
 
   /** Room left in the send queue before its overflow strategy applies. */

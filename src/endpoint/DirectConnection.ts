@@ -6,8 +6,11 @@ import { ByeReason } from '../protocol/frame.js';
 import { DEFAULT_MAX_BINDINGS, DEFAULT_MAX_WINDOW } from '../protocol/limits.js';
 import { Session, type SessionHost } from '../session/Session.js';
 import type { Connection } from '../transport/Connection.js';
+import { diagnostics } from '../observe/diagnostics.js';
+import type { Logger } from '../observe/Logger.js';
 import { randomId } from './EndpointConfig.js';
-import { linkStats } from './Exporter.js';
+import { bindingStats, sessionStats } from './sessionMetrics.js';
+import type { BindingStats } from './Metrics.js';
 import type { ImportBinder, ImporterConnection, ImporterConnectionHost, ReconnectEvent } from './ImporterConnection.js';
 import { backoff, type ReconnectConfig } from './ReconnectConfig.js';
 import type { SessionStats } from './SessionStats.js';
@@ -35,6 +38,9 @@ export class DirectConnection implements ImporterConnection {
   private over = false;
   private readonly sessionHost: SessionHost;
   private readonly owner: LinkOwner;
+  private lastRtt: number | null = null;
+  /** Queries made before the connection was open: sent once it is. */
+  private waiters: Array<{ open(): void; fail(e: NetchanError): void }> = [];
 
   constructor(
     private readonly dial: () => Connection,
@@ -43,6 +49,7 @@ export class DirectConnection implements ImporterConnection {
     ends: EndTable,
     private readonly auth: unknown,
     private readonly reconnect: ReconnectConfig | null,
+    private readonly log: Logger,
   ) {
     this.resumeAs = reconnect === null ? null : { id: randomId(), token: randomId() };
     this.sessionHost = {
@@ -77,12 +84,38 @@ export class DirectConnection implements ImporterConnection {
 
   /** Counters over every link this importer has had. */
   get stats(): SessionStats {
-    const now = linkStats(this.link);
-    const past = this.pastStats;
-    return { framesIn: past.framesIn + now.framesIn, framesOut: past.framesOut + now.framesOut, bytesIn: past.bytesIn + now.bytesIn, bytesOut: past.bytesOut + now.bytesOut };
+    const s = sessionStats(this.link, this.session, this.rtt);
+    const past = this.pastLinks;
+    return { ...s, framesIn: past.framesIn + s.framesIn, framesOut: past.framesOut + s.framesOut, bytesIn: past.bytesIn + s.bytesIn, bytesOut: past.bytesOut + s.bytesOut };
   }
 
-  private pastStats: SessionStats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
+  /** Frame and byte counters of the links before the current one. */
+  private pastLinks = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
+
+  get bindings(): BindingStats[] {
+    return bindingStats(this.session);
+  }
+
+  /** Last round trip measured, in ms (kept across reconnections); null until one was. */
+  get rtt(): number | null {
+    if (this.link?.rtt != null) this.lastRtt = this.link.rtt;
+    return this.lastRtt;
+  }
+
+  ping(): void {
+    this.link?.ping();
+  }
+
+  /** Asks the exporter (QUERY): once the connection is open; rejects with `'ECLOSED'` if the importer closes first. */
+  query(what: string): Promise<unknown> {
+    if (this.over || this.closing) return Promise.reject(new NetchanError('ECLOSED', 'importer is closed'));
+    const link = this.link;
+    if (link !== null && link.established && link.phase === 'open') {
+      if (!link.peerAnswersQueries) return Promise.reject(new NetchanError('EPROTO', `the exporter at ${link.remote} does not answer queries (an rx-netchan older than this one)`));
+      return link.query(what);
+    }
+    return new Promise<unknown>((resolve, reject) => this.waiters.push({ open: () => resolve(this.query(what)), fail: reject }));
+  }
 
   close(): Promise<void> {
     if (this.closing) return this.closing;
@@ -128,6 +161,7 @@ export class DirectConnection implements ImporterConnection {
       this.attempts = 0;
       this.everOpen = true;
       this.host.state('open');
+      this.opened(link, 'connected');
       return;
     }
     // A reconnection: resume the session, or start a new one and bind every live import afresh.
@@ -153,6 +187,7 @@ export class DirectConnection implements ImporterConnection {
     this.everOpen = true;
     this.host.state('open');
     this.host.reconnected(event, !resumed);
+    this.opened(link, resumed ? 'resumed' : 'reconnected with a new session');
     if (!resumed) {
       // What else lived on the old session (channel ends inside values) cannot follow: it settles.
       old.close(new NetchanError('ECLOSED', `the exporter at ${link.remote} no longer had this session (${restarted ? 'it restarted' : 'past its resumeGrace'})`));
@@ -160,10 +195,23 @@ export class DirectConnection implements ImporterConnection {
     this.host.progress();
   }
 
+  /** The exporter answered: log it, publish it, send the queries that waited. */
+  private opened(link: Link, what: string): void {
+    this.log.info({ remote: link.remote }, what);
+    const d = diagnostics();
+    if (d?.connectionOpen.hasSubscribers) d.connectionOpen.publish({ endpoint: 'importer', remote: link.remote });
+    for (const w of this.waiters.splice(0)) w.open();
+  }
+
   private linkClosed(link: Link, err: NetchanError | undefined): void {
     if (link !== this.link) return;
-    this.pastStats = this.stats;
+    if (link.rtt !== null) this.lastRtt = link.rtt;
+    const p = this.pastLinks;
+    this.pastLinks = { framesIn: p.framesIn + link.framesIn, framesOut: p.framesOut + link.writer.framesOut, bytesIn: p.bytesIn + link.bytesIn, bytesOut: p.bytesOut + link.writer.bytesOut };
     this.link = null;
+    const d = diagnostics();
+    if (d?.connectionClose.hasSubscribers) d.connectionClose.publish({ endpoint: 'importer', remote: link.remote, ...(err ? { error: err } : {}) });
+    if (err) this.log.warn({ remote: link.remote, code: err.code, error: err.message }, 'connection lost');
     if (this.closing) return this.finish(undefined);
     const refused = err !== undefined && (err.code === 'EAUTH' || (err.code === 'EPROTO' && !link.established));
     if (this.reconnect !== null && !refused && link.byeReason !== ByeReason.Disconnect) {
@@ -191,15 +239,20 @@ export class DirectConnection implements ImporterConnection {
     if (this.attempts > (policy.maxAttempts ?? Infinity)) {
       return this.finish(this.lastError ?? new NetchanError('ECLOSED', `gave up reconnecting after ${this.attempts - 1} attempt(s)`));
     }
+    const delay = backoff(policy, this.attempts);
+    this.log.info({ attempt: this.attempts, delay }, 'reconnecting');
     this.retry = this.settings.scheduler.schedule(() => {
       this.retry = null;
       if (!this.closing) this.open(false);
-    }, backoff(policy, this.attempts));
+    }, delay);
   }
 
   private finish(err: NetchanError | undefined): void {
     if (this.over) return;
     this.over = true;
+    const closed = err ?? new NetchanError('ECLOSED', 'importer is closed');
+    for (const w of this.waiters.splice(0)) w.fail(closed);
+    this.log.info(err ? { code: err.code, error: err.message } : {}, 'closed');
     this.retry?.unsubscribe();
     this.retry = null;
     this.session.close(err);

@@ -1,5 +1,6 @@
 import { asapScheduler, asyncScheduler, type SchedulerLike } from 'rxjs';
 import type { LinkSettings } from '../link/Link.js';
+import type { Logger } from '../observe/Logger.js';
 import type { ValueCodecConfig } from '../protocol/codec.js';
 import type { ValueExtension } from '../protocol/valueExtensions.js';
 import {
@@ -65,6 +66,13 @@ export interface EndpointConfig {
    * README, "What crosses the wire".
    */
   extensions?: readonly ValueExtension[];
+  /**
+   * A pino-shaped logger (`child()`, `error`/`warn`/`info`/`debug` taking
+   * `(fields, message)`): connections, handshakes, refusals, disconnects and
+   * errors at `info`/`warn`, bindings at `debug`, one `child({ client, remote })`
+   * per client. Defaults to silent.
+   */
+  logger?: Logger;
   /** Scheduler for every timer (keepalive, timeouts, reconnect). Defaults to `asyncScheduler`. */
   scheduler?: SchedulerLike;
   /**

@@ -1,4 +1,10 @@
-import { BehaviorSubject, EMPTY, Observable, Subject, type Subscriber } from 'rxjs';
+import { BehaviorSubject, EMPTY, Observable, Subject, map, timer, type SchedulerLike, type Subscriber } from 'rxjs';
+import { ChannelMeter } from '../channel/ChannelMeter.js';
+import type { StandardSchemaV1 } from '../channel/StandardSchema.js';
+import { noHooks, type ObservationHooks } from '../observe/hooks.js';
+import { SILENT_LOGGER } from '../observe/Logger.js';
+import { QueryKind } from '../protocol/frame.js';
+import type { ChannelListing, ChannelStats, ExporterMetrics, ImporterMetrics } from './Metrics.js';
 import type { SyncPoint } from '../channel/Dispatcher.js';
 import type { SendQueueConfig } from '../channel/SendChannel.js';
 import { TRACK, type HasTrackable, type Trackable } from '../channel/Trackable.js';
@@ -49,6 +55,16 @@ export interface ImportRecvConfig extends ImportConfig {
    * `'manual'`: the import emits {@link Delivery} objects, acknowledged when you call `ack()`.
    */
   ack?: 'auto' | 'manual';
+  /**
+   * A Standard Schema (Zod, Valibot, ArkType…) each value must pass; the import
+   * emits the schema's output. An invalid value errors the subscription with
+   * `'EINVAL'` (message: the channel and the path of the first issue; the value
+   * is on the error as `value`); it is acknowledged, so it is never delivered
+   * again, here or to another importer, and the values sent after it go back to
+   * the exporter's queue. Asynchronous validators keep the order, and a value's
+   * window credit returns only once it is validated and delivered. Defaults to none.
+   */
+  schema?: StandardSchemaV1;
 }
 
 /** Options of a `'send'` import. */
@@ -89,6 +105,11 @@ export class Importer implements HasTrackable {
   private readonly ends: EndTable;
   private readonly trackable: Trackable;
   private readonly connection: ImporterConnection;
+  private readonly settings: { scheduler: SchedulerLike };
+  /** Counters of `'recv'` imports, by channel name. */
+  private readonly recvMeters = new Map<string, ChannelMeter>();
+  /** @internal Set by an instrumentation (rx-netchan/otel). */
+  readonly hooks: ObservationHooks = noHooks();
   /** Why it closed: an error, or null for a clean close; undefined while open. */
   private closedWith: NetchanError | null | undefined = undefined;
 
@@ -108,6 +129,7 @@ export class Importer implements HasTrackable {
    */
   constructor(conn: Connection | (() => Connection) | { backend: ImporterBackend; url: URL }, config: ImporterConfig = {}) {
     const settings = linkSettings(config);
+    this.settings = settings;
     this.codec = new ValueCodec(codecConfig(config));
     this.ends = new EndTable(this.codec, heldBudget(config));
     this.codec.setEndHooks(this.ends);
@@ -156,7 +178,7 @@ export class Importer implements HasTrackable {
               return c;
             };
       const reconnect = config.reconnect === true ? {} : config.reconnect ? config.reconnect : null;
-      this.connection = new DirectConnection(dial, settings, host, this.ends, config.auth, reconnect);
+      this.connection = new DirectConnection(dial, settings, host, this.ends, config.auth, reconnect, config.logger ?? SILENT_LOGGER);
     }
   }
 
@@ -167,6 +189,89 @@ export class Importer implements HasTrackable {
 
   get stats(): SessionStats {
     return this.connection.stats;
+  }
+
+  /**
+   * The channels the exporter offers this importer (a QUERY; filtered by the
+   * exporter's `authorize`). Waits for the connection to open; rejects with
+   * `'EAUTH'` if the exporter does not list channels (`listChannels: false`).
+   */
+  async listChannels(): Promise<ChannelListing[]> {
+    const r = await this.ask(QueryKind.Channels);
+    if (!Array.isArray(r)) throw new NetchanError('EPROTO', 'malformed channel list');
+    return r.filter((c): c is ChannelListing => typeof c === 'object' && c !== null && typeof c.name === 'string' && (c.dir === 'send' || c.dir === 'recv'));
+  }
+
+  /**
+   * The exporter's metrics (every client and channel; see `exporter.metrics()`),
+   * if it publishes them (`remoteMetrics: true`) and its `authorize` allows
+   * `'$metrics'`; else rejects with `'EAUTH'`.
+   */
+  async fetchMetrics(): Promise<ExporterMetrics> {
+    const r = await this.ask(QueryKind.Metrics);
+    if (typeof r !== 'object' || r === null || !Array.isArray((r as ExporterMetrics).clients) || !Array.isArray((r as ExporterMetrics).channels)) {
+      throw new NetchanError('EPROTO', 'malformed metrics');
+    }
+    return r as ExporterMetrics;
+  }
+
+  private ask(what: string): Promise<unknown> {
+    const q = this.connection.query;
+    if (q === undefined) return Promise.reject(new NetchanError('EPROTO', 'this connection cannot ask the exporter'));
+    return q.call(this.connection, what);
+  }
+
+  /**
+   * A snapshot of this importer: its connection's counters (values and bytes in
+   * and out, acknowledged, in flight, errors, round-trip time), its bindings,
+   * and per channel name the same as `exporter.metrics()` gives. Each call also
+   * sends a PING (if none is outstanding) so the round-trip time stays fresh.
+   */
+  metrics(): ImporterMetrics {
+    this.connection.ping?.();
+    const bindings = this.connection.bindings ?? [];
+    const live = new Map<string, { window: number; inFlight: number; n: number }>();
+    for (const b of bindings) {
+      const e = live.get(`${b.dir}:${b.channel}`) ?? { window: 0, inFlight: 0, n: 0 };
+      e.window += b.window;
+      e.inFlight += b.inFlight;
+      e.n++;
+      live.set(`${b.dir}:${b.channel}`, e);
+    }
+    const channels: ChannelStats[] = [];
+    for (const [name, m] of this.recvMeters) {
+      const l = live.get(`recv:${name}`) ?? { window: 0, inFlight: 0, n: 0 };
+      channels.push({ name, dir: 'recv', bindings: l.n, window: l.window, valuesIn: m.valuesIn, bytesIn: m.bytesIn, valuesOut: 0, bytesOut: 0, acked: m.delivered, inFlight: l.inFlight, queued: 0, dropped: 0, errors: m.errors });
+    }
+    const sends = new Map<string, ChannelStats>();
+    for (const ch of this.sends) {
+      const m = ch.meter;
+      const d = ch.dispatcher;
+      const prev = sends.get(ch.name);
+      const l = live.get(`send:${ch.name}`) ?? { window: 0, inFlight: 0, n: 0 };
+      sends.set(ch.name, {
+        name: ch.name,
+        dir: 'send',
+        bindings: l.n,
+        window: l.window,
+        valuesIn: 0,
+        bytesIn: 0,
+        valuesOut: (prev?.valuesOut ?? 0) + m.valuesOut,
+        bytesOut: (prev?.bytesOut ?? 0) + m.bytesOut,
+        acked: (prev?.acked ?? 0) + m.acked,
+        inFlight: (prev?.inFlight ?? 0) + d.pending - d.queued,
+        queued: (prev?.queued ?? 0) + d.queued,
+        dropped: (prev?.dropped ?? 0) + d.dropped,
+        errors: (prev?.errors ?? 0) + m.errors,
+      });
+    }
+    channels.push(...sends.values());
+    return { at: this.settings.scheduler.now(), remote: this.remote, state: this.state, connection: this.stats, bindings, channels };
+  }
+
+  /** {@link metrics} every `intervalMs` (default 1,000), from subscription on; on the importer's scheduler. */
+  metrics$(intervalMs = 1_000): Observable<ImporterMetrics> {
+    return timer(0, intervalMs, this.settings.scheduler).pipe(map(() => this.metrics()));
   }
 
   /** The current state (see `state$`). */
@@ -230,7 +335,10 @@ export class Importer implements HasTrackable {
       subscriber.complete();
       return () => {};
     }
-    const imp = new RecvImport(name, size, count, config.ack === 'manual', subscriber, (r) => this.recvs.delete(r));
+    let meter = this.recvMeters.get(name);
+    if (meter === undefined) this.recvMeters.set(name, (meter = new ChannelMeter()));
+    const context = { meter, hooks: this.hooks, forget: (r: RecvImport) => this.recvs.delete(r) };
+    const imp = new RecvImport(name, size, count, config.ack === 'manual', subscriber, context, config.schema);
     this.recvs.add(imp);
     imp.bind(this.connection.binder);
     return () => imp.unbind();

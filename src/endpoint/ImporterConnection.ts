@@ -2,6 +2,7 @@ import type { RecvLane, RecvSink, SendLane, SendLaneOwner } from '../channel/Lan
 import type { NetchanError } from '../errors/NetchanError.js';
 import type { ValueCodec } from '../protocol/codec.js';
 import type { SessionStats } from './SessionStats.js';
+import type { BindingStats } from './Metrics.js';
 
 /** Where an importer's imports bind: a session over a connection, or a broker (NATS). */
 export interface ImportBinder {
@@ -58,6 +59,12 @@ export interface ImporterConnection {
   readonly binder: ImportBinder;
   readonly remote: string;
   readonly stats: SessionStats;
+  /** Its bindings now (metrics); optional. */
+  readonly bindings?: readonly BindingStats[];
+  /** Measures the round trip now (a PING), if it can; optional. */
+  ping?(): void;
+  /** Asks the exporter (a QUERY frame: `'channels'`, `'metrics'`); optional: without it the importer cannot. */
+  query?(what: string): Promise<unknown>;
   /** Ends it: no more attempts; resolves once closed (after `host.closed`). */
   close(): Promise<void>;
 }

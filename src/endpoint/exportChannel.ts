@@ -2,6 +2,7 @@ import type { Observable } from 'rxjs';
 import type { Delivery } from '../channel/Delivery.js';
 import { ExportedRecvChannel, type ExportRecvConfig } from '../channel/ExportedRecvChannel.js';
 import { SendChannel, type SendQueueConfig } from '../channel/SendChannel.js';
+import type { StandardSchemaV1 } from '../channel/StandardSchema.js';
 import type { Exporter } from './Exporter.js';
 
 /**
@@ -32,6 +33,13 @@ import type { Exporter } from './Exporter.js';
  * @throws NetchanError `'EEXIST'` if `name` is already exported.
  */
 export function exportChannel<T>(exporter: Exporter, name: string, dir: 'send', config?: SendQueueConfig): SendChannel<T>;
+export function exportChannel<S extends StandardSchemaV1>(
+  exporter: Exporter,
+  name: string,
+  dir: 'recv',
+  config: ExportRecvConfig & { schema: S; ack: 'manual' },
+): Observable<Delivery<StandardSchemaV1.InferOutput<S>>>;
+export function exportChannel<S extends StandardSchemaV1>(exporter: Exporter, name: string, dir: 'recv', config: ExportRecvConfig & { schema: S }): Observable<StandardSchemaV1.InferOutput<S>>;
 export function exportChannel<T>(exporter: Exporter, name: string, dir: 'recv', config: ExportRecvConfig & { ack: 'manual' }): Observable<Delivery<T>>;
 export function exportChannel<T>(exporter: Exporter, name: string, dir: 'recv', config?: ExportRecvConfig): Observable<T>;
 export function exportChannel<T>(
@@ -40,14 +48,14 @@ export function exportChannel<T>(
   dir: 'send' | 'recv',
   config: SendQueueConfig & ExportRecvConfig = {},
 ): SendChannel<T> | Observable<T> | Observable<Delivery<T>> {
-  const { progress, report, budget } = exporter.forChannels;
+  const { progress, report, budget, refuse, hooks } = exporter.forChannels;
   if (dir === 'send') {
     const ch = new SendChannel<T>(name, exporter.codec, progress, config, `channel "${name}"`, () => null);
     exporter.register(name, ch as SendChannel<unknown>);
     return ch;
   }
   if (dir !== 'recv') throw new TypeError(`exportChannel: direction must be 'send' or 'recv', got ${String(dir)}`);
-  const ch = new ExportedRecvChannel<T>(name, config, report, budget);
+  const ch = new ExportedRecvChannel<T>(name, config, report, budget, refuse, hooks);
   exporter.register(name, ch as ExportedRecvChannel<unknown>);
   return ch;
 }

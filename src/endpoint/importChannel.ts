@@ -1,6 +1,7 @@
 import { Observable } from 'rxjs';
 import type { Delivery } from '../channel/Delivery.js';
 import type { SendChannel } from '../channel/SendChannel.js';
+import type { StandardSchemaV1 } from '../channel/StandardSchema.js';
 import type { ImportRecvConfig, ImportSendConfig, Importer } from './Importer.js';
 
 /**
@@ -11,6 +12,10 @@ import type { ImportRecvConfig, ImportSendConfig, Importer } from './Importer.js
  * it had not acknowledged go back to the exporter's queue for other receivers.
  * It errors with `'ENOCHAN'`/`'EDIR'` when the name is unknown or exported for
  * the same direction, and with `'ECLOSED'` when the connection drops.
+ *
+ * With `schema` (any Standard Schema: Zod, Valibot, ArkType…) each value is
+ * validated first and the Observable's type is the schema's output; an invalid
+ * value errors the subscription with `'EINVAL'` (see `ImportRecvConfig.schema`).
  *
  * `'send'`: a {@link SendChannel} (a `Subject<T>`) whose `next(v)` sends `v` to
  * the exporter's `'recv'` channel, at most `size` unacknowledged at a time.
@@ -28,6 +33,13 @@ import type { ImportRecvConfig, ImportSendConfig, Importer } from './Importer.js
  * results.next(42);
  * ```
  */
+export function importChannel<S extends StandardSchemaV1>(
+  importer: Importer,
+  name: string,
+  dir: 'recv',
+  config: ImportRecvConfig & { schema: S; ack: 'manual' },
+): Observable<Delivery<StandardSchemaV1.InferOutput<S>>>;
+export function importChannel<S extends StandardSchemaV1>(importer: Importer, name: string, dir: 'recv', config: ImportRecvConfig & { schema: S }): Observable<StandardSchemaV1.InferOutput<S>>;
 export function importChannel<T>(importer: Importer, name: string, dir: 'recv', config: ImportRecvConfig & { ack: 'manual' }): Observable<Delivery<T>>;
 export function importChannel<T>(importer: Importer, name: string, dir: 'recv', config?: ImportRecvConfig): Observable<T>;
 export function importChannel<T>(importer: Importer, name: string, dir: 'send', config?: ImportSendConfig): SendChannel<T>;

@@ -2,7 +2,10 @@ import { Observable, type Subscriber } from 'rxjs';
 import type { HeldBudget } from '../channel/ExportedRecvChannel.js';
 import type { Delivery } from '../channel/Delivery.js';
 import type { RecvLane, RecvSink } from '../channel/Lane.js';
+import { SchemaGate, type GatedSink, type InvalidValueError } from '../channel/SchemaGate.js';
+import type { StandardSchemaV1 } from '../channel/StandardSchema.js';
 import { NetchanError } from '../errors/NetchanError.js';
+import { refuseLane } from '../session/refuseLane.js';
 import { Deque } from '../util/Deque.js';
 
 export interface Held {
@@ -21,8 +24,17 @@ type ReceiverState = 'waiting' | 'subscribed' | 'done';
  * subscribed is held, unacknowledged (bounded by the window and the endpoint's
  * `maxHeldBytes`). Unsubscribing releases the end: its lane is cancelled and
  * the sending end completes (its `next()` then throws `'ECLOSED'`).
+ *
+ * With a `schema` (a pair's receiving end, where it was made), values pass a
+ * {@link SchemaGate}: an invalid one is acknowledged (with what came before it),
+ * the lane fails and the subscriber errors with `'EINVAL'` after the values
+ * before it.
  */
-export abstract class EndReceiver<T> extends Observable<T> implements RecvSink {
+export abstract class EndReceiver<T> extends Observable<T> implements GatedSink {
+  /** Where lanes deliver: this end, or the schema's gate in front of it. */
+  readonly sink: RecvSink;
+  /** With a schema, in manual mode: deliveries not acknowledged yet. */
+  private readonly unacked: Set<number> | null;
   private subscriber: Subscriber<unknown> | null = null;
   private stateNow: ReceiverState = 'waiting';
   private readonly held = new Deque<Held>();
@@ -32,8 +44,12 @@ export abstract class EndReceiver<T> extends Observable<T> implements RecvSink {
   constructor(
     readonly manual: boolean,
     private readonly budget: () => HeldBudget | null,
+    schema?: StandardSchemaV1,
+    name = 'channel end',
   ) {
     super((subscriber) => this.attachSubscriber(subscriber as Subscriber<unknown>));
+    this.sink = schema ? new SchemaGate(schema, name, this) : this;
+    this.unacked = schema && manual ? new Set() : null;
   }
 
   /** Subscribed once: what the subclass must start (a local lane, say). */
@@ -68,6 +84,22 @@ export abstract class EndReceiver<T> extends Observable<T> implements RecvSink {
 
   lost(_lane: RecvLane, error: NetchanError | undefined): void {
     this.finish(error ? new NetchanError('ECLOSED', `channel end lost: ${error.message}`, { cause: error }) : undefined);
+  }
+
+  /** A value failed the schema: acknowledge it and what came before it, end with `error`, fail the lane. */
+  reject(lane: RecvLane, seq: number, error: InvalidValueError): void {
+    const seqs: number[] = [...(this.unacked ?? []), seq];
+    for (let i = 0; i < this.held.length; i++) seqs.push(this.held.at(i)!.seq);
+    seqs.sort((a, b) => a - b);
+    for (const s of seqs) lane.ack(s);
+    this.finish(error);
+    refuseLane(lane, error);
+  }
+
+  overflow(lane: RecvLane): void {
+    const err = new NetchanError('EOVERFLOW', 'channel end: the receiver holds too many bytes of values nobody has taken yet (maxHeldBytes)');
+    this.finish(err);
+    refuseLane(lane, err);
   }
 
   /** The sending end can no longer be reached (its value was discarded, or its endpoint closed). */
@@ -136,7 +168,16 @@ export abstract class EndReceiver<T> extends Observable<T> implements RecvSink {
   private emit(lane: RecvLane, value: unknown, seq: number): void {
     const s = this.subscriber!;
     if (this.manual) {
-      const delivery: Delivery<unknown> = { value, seq, ack: () => lane.ack(seq) };
+      const open = this.unacked;
+      open?.add(seq);
+      const delivery: Delivery<unknown> = {
+        value,
+        seq,
+        ack: () => {
+          open?.delete(seq);
+          lane.ack(seq);
+        },
+      };
       s.next(delivery);
     } else {
       lane.ack(seq); // before next(): a reentrant unsubscribe must not give a delivered value back

@@ -91,7 +91,7 @@ export class EndTable implements ChannelEndHooks {
     }
     if (end instanceof PairSendEnd) {
       const recv = end.partner;
-      if (!recv.hasTravelled) return { dir: 'recv', sink: recv, attach: (inb) => recv.bindRemote(inb, release) };
+      if (!recv.hasTravelled) return { dir: 'recv', sink: recv.sink, attach: (inb) => recv.bindRemote(inb, release) };
       // Both ends of the pair travelled: this process relays between them.
       return { dir: 'recv', sink: new RelaySink(end.relayTarget(release)), attach: () => {} };
     }

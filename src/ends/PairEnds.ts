@@ -9,6 +9,7 @@ import { EndReceiver } from './EndReceiver.js';
 import { LocalLane } from './LocalLane.js';
 import type { RelayTarget } from './Relay.js';
 import type { HeldBudget } from '../channel/ExportedRecvChannel.js';
+import type { StandardSchemaV1 } from '../channel/StandardSchema.js';
 
 /** Codec for values that never leave the process (a pair used locally). */
 let localCodec: ValueCodec | null = null;
@@ -24,6 +25,8 @@ export class PairCore {
   constructor(
     readonly name: string,
     readonly endConfig: EndConfig,
+    /** The receiving end's schema: it applies where the pair was made (a schema cannot travel). */
+    readonly schema?: StandardSchemaV1,
   ) {}
 }
 
@@ -166,7 +169,7 @@ export class PairRecvEnd<T> extends EndReceiver<T> implements ChannelEnd {
   private released: (() => void) | null = null;
 
   constructor(private readonly core: PairCore) {
-    super(core.endConfig.manual, () => core.budget);
+    super(core.endConfig.manual, () => core.budget, core.schema, core.name);
   }
 
   get endConfig(): EndConfig {
@@ -223,7 +226,7 @@ export class PairRecvEnd<T> extends EndReceiver<T> implements ChannelEnd {
     // Both ends here: a lane inside the process.
     const send = this.core.send;
     if (!send.hasTravelled) {
-      const lane = new LocalLane(this.core.name, this.core.endConfig.size, send.valueCodec, send, this);
+      const lane = new LocalLane(this.core.name, this.core.endConfig.size, send.valueCodec, send, this.sink);
       this.lane = lane;
       send.bindLane(lane);
     }

@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { Delivery } from '../channel/Delivery.js';
 import type { SendChannel, SendQueueConfig } from '../channel/SendChannel.js';
+import type { StandardSchemaV1 } from '../channel/StandardSchema.js';
 import { DEFAULT_WINDOW } from '../protocol/limits.js';
 import { PairCore, PairRecvEnd, PairSendEnd } from './PairEnds.js';
 
@@ -16,6 +17,14 @@ export interface ChannelPairConfig extends SendQueueConfig {
   ack?: 'auto' | 'manual';
   /** A name for messages and metrics. Defaults to `'pair'`. */
   name?: string;
+  /**
+   * A Standard Schema the receiving end checks each value against, where the
+   * pair was made (a schema cannot travel: an Observable end sent away is not
+   * checked where it arrives). The Observable's type is the schema's output;
+   * an invalid value is acknowledged and errors the subscription with
+   * `'EINVAL'`, after the values before it. Defaults to none.
+   */
+  schema?: StandardSchemaV1;
 }
 
 let pairs = 0;
@@ -47,11 +56,15 @@ let pairs = 0;
  * ```
  * @returns `[the receiving end, the sending end]`.
  */
+export function channelPair<S extends StandardSchemaV1>(
+  config: ChannelPairConfig & { schema: S; ack: 'manual' },
+): [Observable<Delivery<StandardSchemaV1.InferOutput<S>>>, SendChannel<StandardSchemaV1.InferInput<S>>];
+export function channelPair<S extends StandardSchemaV1>(config: ChannelPairConfig & { schema: S }): [Observable<StandardSchemaV1.InferOutput<S>>, SendChannel<StandardSchemaV1.InferInput<S>>];
 export function channelPair<T>(config: ChannelPairConfig & { ack: 'manual' }): [Observable<Delivery<T>>, SendChannel<T>];
 export function channelPair<T>(config?: ChannelPairConfig): [Observable<T>, SendChannel<T>];
 export function channelPair<T>(config: ChannelPairConfig = {}): [Observable<T> | Observable<Delivery<T>>, SendChannel<T>] {
   const size = Math.max(1, Math.floor(config.size ?? DEFAULT_WINDOW));
-  const core = new PairCore(config.name ?? `pair ${++pairs}`, { size, manual: config.ack === 'manual' });
+  const core = new PairCore(config.name ?? `pair ${++pairs}`, { size, manual: config.ack === 'manual' }, config.schema);
   const send = new PairSendEnd<T>(core, config);
   const recv = new PairRecvEnd<T>(core);
   core.send = send as PairSendEnd<unknown>;

@@ -28,6 +28,12 @@ export interface LinkOwner {
    * returned Promise holds the frames that follow until it settles.
    */
   hello(link: Link, options: Record<string, unknown>): void | Promise<void>;
+  /**
+   * The peer asks `what` (a QUERY, see QueryKind): the answer, or a Promise of
+   * it, is sent back in a REPLY; a thrown NetchanError is replied as an error.
+   * Absent: queries are refused.
+   */
+  query?(link: Link, what: unknown): unknown;
   /** The link failed: report `err` (once per link). */
   linkError(link: Link, err: NetchanError): void;
   /** The link is gone: `err` unset when it ended cleanly (`link.byeReason` says whether the peer said goodbye). */
@@ -61,8 +67,13 @@ export class Link implements ConnectionHandler, SessionLink {
   byeReason: string | null = null;
   /** Last round trip measured by PING/PONG, in ms (null until one was). */
   rtt: number | null = null;
+  /** The peer's HELLO said it answers QUERY frames. */
+  peerAnswersQueries = false;
   framesIn = 0;
   bytesIn = 0;
+  /** QUERY frames sent and not answered yet, by number. */
+  private readonly queries = new Map<number, { resolve(v: unknown): void; reject(e: NetchanError): void }>();
+  private nextQuery = 1;
   private readonly decoder: FrameDecoder;
   private heard = false;
   private closeError: NetchanError | undefined;
@@ -112,6 +123,8 @@ export class Link implements ConnectionHandler, SessionLink {
       this.handshakeTimer = s.scheduler.schedule(() => {
         this.handshakeTimer = null;
         if (!this.heard) this.destroy(new NetchanError('ETIMEDOUT', `connection to ${this.remote}: no HELLO within ${s.handshakeTimeoutMs} ms (handshakeTimeout)`));
+        // An asynchronous authenticate that has not answered yet counts as part of the handshake.
+        else if (this.held !== null) this.destroy(new NetchanError('ETIMEDOUT', `connection to ${this.remote}: the handshake was not accepted within ${s.handshakeTimeoutMs} ms (handshakeTimeout; authenticate still pending)`));
       }, s.handshakeTimeoutMs);
     }
     if (this.conn.keepalive && s.keepaliveMs > 0) this.armKeepalive(s.keepaliveMs);
@@ -131,10 +144,39 @@ export class Link implements ConnectionHandler, SessionLink {
     this.session = session;
   }
 
+  /**
+   * Sends a PING now, to measure the round trip (`rtt`), unless one is
+   * unanswered already. It doubles as a keepalive probe: an unanswered one
+   * drops the connection after the keepalive interval, as usual.
+   */
+  ping(): void {
+    if (this.phase !== 'open' || !this.heard || this.congested) return;
+    if (this.pingSentAt > 0 && this.lastRx < this.pingSentAt) return;
+    this.pingSentAt = this.settings.scheduler.now();
+    this.writer.control(this.session ? [FrameType.Ping, this.session.receiptForPing()] : [FrameType.Ping]);
+    this.writer.flush();
+  }
+
+  /**
+   * Asks the peer `what` (QUERY) and resolves with its REPLY; rejects with the
+   * error it replied, or `'ECLOSED'` if the link ends first.
+   */
+  query(what: string): Promise<unknown> {
+    if (this.phase !== 'open') return Promise.reject(new NetchanError('ECLOSED', `connection to ${this.remote} is closed`));
+    const n = this.nextQuery++;
+    return new Promise<unknown>((resolve, reject) => {
+      this.queries.set(n, { resolve, reject });
+      this.writer.control([FrameType.Query, n, what]);
+      this.writer.flush();
+    });
+  }
+
   /** Ends the link gracefully: BYE with `reason`, flush, close. */
   close(reason: string = ByeReason.Close): void {
     if (this.phase === 'closing' || this.phase === 'closed') return;
     this.phase = 'closing';
+    // Acknowledgements due go out before the goodbye, so the peer counts them before it lets go.
+    this.session?.beforeFlush();
     this.writer.control([FrameType.Bye, reason]);
     this.writer.flush();
     this.conn.close();
@@ -322,6 +364,17 @@ export class Link implements ConnectionHandler, SessionLink {
         if (this.pingSentAt > 0) this.rtt = this.settings.scheduler.now() - this.pingSentAt;
         return;
       }
+      case FrameType.Query:
+        return this.answer(uintField(f[1], 'QUERY', 'n'), f[2]);
+      case FrameType.Reply: {
+        const n = uintField(f[1], 'REPLY', 'n');
+        const q = this.queries.get(n);
+        if (q === undefined) return; // a late answer: nobody waits for it
+        this.queries.delete(n);
+        if (f[2] === null || f[2] === undefined) q.resolve(f[3]);
+        else q.reject(remoteError([FrameType.Error, 0, f[2], f[3]]));
+        return;
+      }
       case FrameType.Bye:
         this.byeReason = typeof f[1] === 'string' ? f[1] : ByeReason.Close;
         this.conn.close();
@@ -356,18 +409,51 @@ export class Link implements ConnectionHandler, SessionLink {
       if (m < 64) throw new NetchanError('EPROTO', `malformed HELLO frame: maxFrameBytes ${m} is too small`);
       this.peerMaxFrameBytes = m;
     }
+    this.peerAnswersQueries = opts['queries'] === true;
     this.heard = true;
     this.decoder.setMaxFrameBytes(this.settings.maxFrameBytes);
-    this.handshakeTimer?.unsubscribe();
-    this.handshakeTimer = null;
     if (this.phase === 'handshake') this.phase = 'open';
     const pending = this.owner.hello(this, opts);
     if (pending) {
+      // The handshake deadline keeps running until the owner has decided.
       this.held = [];
       pending.then(
         () => this.release(),
         (e: unknown) => this.fail(toNetchanError(e)),
       );
+      return;
+    }
+    this.handshakeTimer?.unsubscribe();
+    this.handshakeTimer = null;
+  }
+
+  /** Answers a QUERY: the owner's answer (or its error) in a REPLY, once it is known. */
+  private answer(n: number, what: unknown): void {
+    const owner = this.owner;
+    const reply = (frame: unknown[]): void => {
+      if (this.phase !== 'open') return;
+      try {
+        this.writer.control(frame);
+      } catch (e) {
+        const err = toNetchanError(e);
+        this.writer.control([FrameType.Reply, n, err.code, err.message]);
+      }
+      this.writer.schedule();
+    };
+    const fail = (e: unknown): void => {
+      const err = toNetchanError(e);
+      reply([FrameType.Reply, n, err.code, err.message]);
+    };
+    if (owner.query === undefined || this.session === null) return fail(new NetchanError('EPROTO', 'queries are not answered here'));
+    try {
+      const result = owner.query(this, what);
+      if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+        (result as Promise<unknown>).then((r) => reply([FrameType.Reply, n, null, r]), fail);
+      } else {
+        reply([FrameType.Reply, n, null, result]);
+      }
+    } catch (e) {
+      fail(e);
     }
   }
 
@@ -382,6 +468,10 @@ export class Link implements ConnectionHandler, SessionLink {
     const frames = this.held ?? [];
     this.held = null;
     this.heldBytes = 0;
+    this.handshakeTimer?.unsubscribe();
+    this.handshakeTimer = null;
+    // Refused or closing meanwhile: what the peer sent is not ours to act on.
+    if (this.phase !== 'open' || this.session === null) return;
     try {
       for (const body of frames) if (!this.onFrame(body)) return;
     } catch (e) {
@@ -483,6 +573,11 @@ export class Link implements ConnectionHandler, SessionLink {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
     this.stopTimers();
+    if (this.queries.size > 0) {
+      const closed = new NetchanError('ECLOSED', `connection to ${this.remote} ended before the answer`, err ? { cause: err } : undefined);
+      for (const q of this.queries.values()) q.reject(closed);
+      this.queries.clear();
+    }
     this.writer.dispose();
     this.decoder.reset();
     this.held = null;

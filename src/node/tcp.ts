@@ -52,6 +52,9 @@ export function listenOn(server: Server, scheme: string, host: string, port: num
       resolve({
         url: `${scheme}//${h}:${addr.port}`,
         close: () => new Promise<void>((res) => server.close(() => res())),
+        stop: () => {
+          if (server.listening) server.close();
+        },
       });
     });
   });

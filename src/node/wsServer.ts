@@ -162,6 +162,12 @@ export async function listenWebSocket(url: URL, accept: (conn: Connection) => vo
 
   return {
     url: `${scheme}//${h}:${addr.port}${path}`,
+    stop: () => {
+      // New upgrades at this path are refused (503, or 404 once the route is gone); open sockets go on.
+      closed = true;
+      removeRoute(server, path, handler);
+      if (own && server.listening) server.close();
+    },
     close: () =>
       (closing ??= (async () => {
         closed = true;

@@ -15,12 +15,17 @@ export const FrameType = {
   Bye: 9, // [9, reason?]  graceful close follows
   Receipt: 10, // [10, n]          n reliable frames (OPEN/END/CANCEL/ERROR) received so far
   Replay: 11, // [11, id, seq, sent]  after a resume: the next DATA on `id` is number `seq`
+  Query: 12, // [12, n, what]      importer -> exporter: 'channels' or 'metrics' (not reliable)
+  Reply: 13, // [13, n, code, result]  code null: `result` answers query n; else `result` is the error message
 } as const;
 
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 /** Direction of a binding as the side that OPENs it names it. */
 export const WireDir = { Recv: 0, Send: 1 } as const;
+
+/** What a QUERY may ask for. */
+export const QueryKind = { Channels: 'channels', Metrics: 'metrics' } as const;
 
 /** Why a BYE was sent: the endpoint is closing (a reconnecting peer may dial again), or this peer is disconnected for good. */
 export const ByeReason = { Close: 'close', Disconnect: 'disconnect' } as const;

@@ -28,6 +28,9 @@ export const DEFAULT_WRITE_TIMEOUT_MS = 20_000;
 /** Default time an exporter keeps a vanished importer's session for it to resume, in ms. */
 export const DEFAULT_RESUME_GRACE_MS = 30_000;
 
+/** Default grace of `disconnect()`: ms a disconnected client may still acknowledge the values in flight to it. */
+export const DEFAULT_DISCONNECT_GRACE_MS = 5_000;
+
 /** How long close() waits for the peer before destroying the socket, in ms. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
 

@@ -2,9 +2,11 @@ import { NetchanError } from '../errors/NetchanError.js';
 import type { ValueCodec } from '../protocol/codec.js';
 import { FrameType, WireDir } from '../protocol/frame.js';
 import { ControlLog } from './ControlLog.js';
+import { ChannelMeter } from '../channel/ChannelMeter.js';
 import type { RecvSink, SendLaneOwner } from '../channel/Lane.js';
 import { Inbound } from './Inbound.js';
 import { Outbound } from './Outbound.js';
+import { HoldingSink } from './HoldingSink.js';
 
 /** What a peer's OPEN binds to on this side: a queue that sends (`'send'`), or a sink that receives (`'recv'`). */
 export type OpenTarget =
@@ -21,11 +23,20 @@ export interface SessionHost {
   /**
    * What the peer's OPEN of `name` binds to; `dir` is this side's part
    * (`'send'`: the peer receives). Throws a NetchanError to refuse the binding
-   * (`'ENOCHAN'`, `'EDIR'`, `'EAUTH'`, …).
+   * (`'ENOCHAN'`, `'EDIR'`, `'EAUTH'`, …). A Promise (an asynchronous
+   * `authorize` hook) holds the binding until it settles: what the peer sends
+   * on it meanwhile waits in the binding, bounded by its window; a rejection
+   * refuses it.
    */
-  resolve(session: Session, name: unknown, dir: 'send' | 'recv'): OpenTarget;
+  resolve(session: Session, name: unknown, dir: 'send' | 'recv'): OpenTarget | Promise<OpenTarget>;
   /** A binding-level problem worth reporting on `errors$`. */
   report(err: NetchanError): void;
+  /** A binding the peer opened was bound (metrics, logs, diagnostics). */
+  bound?(session: Session, b: Inbound | Outbound): void;
+  /** A binding left the table (ended, cancelled, failed, or its session closed). */
+  unbound?(session: Session, b: Inbound | Outbound): void;
+  /** A peer's OPEN was refused with `code`. */
+  refused?(session: Session, name: unknown, code: string, message: string): void;
 }
 
 /** How a session writes frames: the link's batching writer. */
@@ -73,6 +84,14 @@ export class Session {
   peerMaxFrameBytes: number;
   /** The peer as its last link named it. */
   remote = '';
+  /** Values and bytes in and out, acknowledgements and errors over the session's life (metrics). */
+  readonly meter = new ChannelMeter();
+  /** Disconnecting: bindings get no new values (the peer may still acknowledge those in flight). */
+  private quiescing = false;
+  /** Called once nothing sent on this session is unacknowledged, while quiescing. */
+  private onQuiet: (() => void) | null = null;
+  /** Peer OPENs of bindings this side sends on, waiting for an asynchronous resolve. */
+  private readonly pendingOpens = new Map<number, { readonly name: unknown }>();
   private nextId: number;
   private highestPeerId = 0;
   private ackQueue: Inbound[] = [];
@@ -89,7 +108,32 @@ export class Session {
 
   /** True when values may be written now. */
   get canSend(): boolean {
-    return this.state === 'attached' && !this.link!.congested;
+    return this.state === 'attached' && !this.quiescing && !this.link!.congested;
+  }
+
+  /** Values this side has written and the peer has not acknowledged yet, over every binding. */
+  get inFlight(): number {
+    let n = 0;
+    for (const b of this.bindings.values()) if (b instanceof Outbound) n += b.sent - b.acked;
+    return n;
+  }
+
+  /**
+   * Stops writing values (a graceful disconnect): bindings keep what is in
+   * flight, acknowledgements still count; `quiet` is called once nothing is
+   * unacknowledged (at once if nothing is), or never if the session ends first.
+   */
+  quiesce(quiet: () => void): void {
+    this.quiescing = true;
+    this.onQuiet = quiet;
+    this.checkQuiet();
+  }
+
+  private checkQuiet(): void {
+    const quiet = this.onQuiet;
+    if (quiet === null || this.inFlight > 0) return;
+    this.onQuiet = null;
+    quiet();
   }
 
   /** Largest value payload this session can carry. */
@@ -145,8 +189,9 @@ export class Session {
 
   /** The link can carry values again (attached, or its socket drained): acknowledgements and values go out. */
   writable(): void {
-    if (!this.canSend) return;
+    if (this.state !== 'attached' || this.link!.congested) return;
     if (this.ackQueue.length > 0) this.link!.writer.schedule();
+    if (this.quiescing) return;
     for (const b of [...this.bindings.values()]) if (b instanceof Outbound && b.state === 'open') b.owner.onWritable(b);
   }
 
@@ -160,9 +205,12 @@ export class Session {
     this.state = 'closed';
     this.link = null;
     this.bindings.clear();
+    this.pendingOpens.clear();
     this.ackQueue = [];
     this.log.reset();
+    this.onQuiet = null;
     for (const b of bindings) {
+      this.host.unbound?.(this, b);
       if (b instanceof Outbound) {
         b.state = 'gone';
         b.owner.onLost(b, error, 'session');
@@ -194,6 +242,14 @@ export class Session {
   // ---- what bindings ask for ----
 
   writeData(out: Outbound, payload: Uint8Array): void {
+    const m = this.meter;
+    m.valuesOut++;
+    m.bytesOut += payload.length;
+    const cm = out.owner.meter;
+    if (cm !== undefined) {
+      cm.valuesOut++;
+      cm.bytesOut += payload.length;
+    }
     this.link!.writer.data(out.id, payload);
   }
 
@@ -208,34 +264,51 @@ export class Session {
     this.reliable([FrameType.Error, out.id, error.code, error.message, out.sent]);
   }
 
+  /**
+   * Stops a sending binding from this side (an operator cancelling one of a
+   * client's bindings): ERROR with `error` after the values written so far.
+   * The receiver delivers those, errors its subscriber and answers with
+   * CANCEL; what it had not acknowledged then goes back to the queue.
+   */
+  cancelOutbound(out: Outbound, error: { code: string; message: string }): void {
+    if (out.state !== 'open' || this.bindings.get(out.id) !== out) return;
+    out.state = 'ended';
+    this.failOutbound(out, error);
+  }
+
   /** Forgets a sending binding that is finished, or dropped by its own side. */
   releaseOutbound(out: Outbound): void {
     out.state = 'gone';
-    if (this.bindings.get(out.id) === out) this.bindings.delete(out.id);
+    if (this.bindings.get(out.id) === out) this.unbind(out);
   }
 
   /** The receiver stops early: CANCEL with what it delivered; the sender requeues the rest. */
   cancelInbound(inb: Inbound): void {
     if (this.bindings.get(inb.id) !== inb) return;
-    this.bindings.delete(inb.id);
+    this.unbind(inb);
     inb.state = 'gone';
     if (this.state !== 'closed') this.reliable([FrameType.Cancel, inb.id, inb.takeAck() || inb.acked]);
   }
 
-  /** The receiver fails the binding (it cannot hold the value): the sender keeps what was not acknowledged. */
-  refuseInbound(inb: Inbound, error: NetchanError): void {
+  /**
+   * The receiver fails the binding (it cannot hold the value, the value failed
+   * its schema, an operator cancelled it): the sender keeps what was not
+   * acknowledged. `report`: also on the endpoint's `errors$`.
+   */
+  refuseInbound(inb: Inbound, error: NetchanError, report = true): void {
     if (this.bindings.get(inb.id) !== inb) return;
-    this.bindings.delete(inb.id);
+    this.unbind(inb);
     inb.state = 'gone';
+    this.meter.errors++;
     this.reliable([FrameType.Error, inb.id, error.code, error.message, inb.takeAck() || inb.acked]);
     inb.sink.lost(inb, error);
-    this.host.report(error);
+    if (report) this.host.report(error);
   }
 
   /** A receiving binding that ended and has everything acknowledged. */
   forgetInbound(inb: Inbound): void {
     inb.state = 'gone';
-    if (this.bindings.get(inb.id) === inb) this.bindings.delete(inb.id);
+    if (this.bindings.get(inb.id) === inb) this.unbind(inb);
   }
 
   /** An inbound binding has something to acknowledge: write it at the next flush. */
@@ -294,16 +367,23 @@ export class Session {
 
   data(id: number, payload: Uint8Array): void {
     const b = this.bindings.get(id);
-    if (b instanceof Inbound) b.receive(payload);
-    else if (b !== undefined) throw new NetchanError('EPROTO', `DATA for binding ${id}, on which this side sends`);
-    else this.unknown('DATA', id);
+    if (b instanceof Inbound) {
+      this.meter.valuesIn++;
+      this.meter.bytesIn += payload.length;
+      b.receive(payload);
+    } else if (b !== undefined || this.pendingOpens.has(id)) {
+      throw new NetchanError('EPROTO', `DATA for binding ${id}, on which this side sends`);
+    } else this.unknown('DATA', id);
   }
 
   ack(id: number, seq: number): void {
     const b = this.bindings.get(id);
     if (b instanceof Outbound) {
+      const before = b.acked;
       if (!b.ack(seq)) throw new NetchanError('EPROTO', `ACK ${seq} for binding ${id} of channel "${b.channel}", which was sent only ${b.sent} value(s)`);
+      this.countAcks(b, before);
       b.owner.onAck(b);
+      if (this.onQuiet !== null) this.checkQuiet();
     } else if (b !== undefined) {
       throw new NetchanError('EPROTO', `ACK for binding ${id}, on which this side receives`);
     } else {
@@ -326,7 +406,7 @@ export class Session {
     if (id <= this.highestPeerId) throw new NetchanError('EPROTO', `OPEN reuses binding id ${id}`);
     this.highestPeerId = id;
     const label = typeof name === 'string' ? `channel "${name}"` : 'channel end';
-    if (this.bindings.size >= this.host.maxBindings) {
+    if (this.bindings.size + this.pendingOpens.size >= this.host.maxBindings) {
       return this.refuse(id, 'EPROTO', `${label}: too many bindings on one connection (maxBindings ${this.host.maxBindings})`);
     }
     const window = Math.max(1, size);
@@ -335,25 +415,93 @@ export class Session {
     }
     // The opener names its own part: it receives (`recv`), so this side sends.
     const dir = wireDir === WireDir.Recv ? 'send' : 'recv';
-    let target: OpenTarget;
+    let target: OpenTarget | Promise<OpenTarget>;
     try {
       target = this.host.resolve(this, name, dir);
     } catch (e) {
-      const err = e as NetchanError;
-      return this.refuse(id, typeof err.code === 'string' ? err.code : 'EPROTO', err.message);
+      return this.refuseOpen(id, name, e);
     }
     const channel = channelLabel(name);
     const limit = count < 0 ? Infinity : count;
+    if (isPromise(target)) return this.openLater(id, name, dir, window, limit, target);
+    this.bind(id, channel, window, limit, target);
+  }
+
+  private bind(id: number, channel: string, window: number, limit: number, target: OpenTarget): void {
     if (target.dir === 'send') {
       if (limit === 0) return;
       const out = new Outbound(this, id, channel, window, limit, target.owner);
       this.bindings.set(id, out);
       target.attach(out);
+      this.host.bound?.(this, out);
     } else {
       const inb = new Inbound(this, id, channel, window, limit, target.sink);
       this.bindings.set(id, inb);
       target.attach(inb);
+      this.host.bound?.(this, inb);
     }
+  }
+
+  /**
+   * A peer's OPEN whose target is not known yet (an asynchronous authorize).
+   * A binding this side receives on exists at once, delivering into a
+   * {@link HoldingSink}: the peer may send right away, and its window (values
+   * and bytes) bounds what waits. One this side sends on is created only once
+   * resolved. A CANCEL, a lost session or a refusal meanwhile settle it.
+   */
+  private openLater(id: number, name: unknown, dir: 'send' | 'recv', window: number, limit: number, pending: Promise<OpenTarget>): void {
+    const channel = channelLabel(name);
+    if (dir === 'send') {
+      const slot = { name };
+      this.pendingOpens.set(id, slot);
+      pending.then(
+        (target) => {
+          if (this.pendingOpens.get(id) !== slot) return;
+          this.pendingOpens.delete(id);
+          if (target.dir !== 'send') return this.refuseOpen(id, name, new NetchanError('EDIR', `wrong direction for ${channelDesc(name)}`));
+          this.bind(id, channel, window, limit, target);
+        },
+        (e: unknown) => {
+          if (this.pendingOpens.get(id) !== slot) return;
+          this.pendingOpens.delete(id);
+          this.refuseOpen(id, name, e);
+        },
+      );
+      return;
+    }
+    const hold = new HoldingSink();
+    const inb = new Inbound(this, id, channel, window, limit, hold);
+    this.bindings.set(id, inb);
+    pending.then(
+      (target) => {
+        if (hold.isLost || this.state === 'closed') return;
+        if (target.dir !== 'recv') return this.failPending(inb, id, name, new NetchanError('EDIR', `wrong direction for ${channelDesc(name)}`));
+        inb.sink = target.sink;
+        target.attach(inb);
+        this.host.bound?.(this, inb);
+        hold.replay(target.sink, inb, () =>
+          this.refuseInbound(inb, new NetchanError('EOVERFLOW', `channel "${channel}": the receiver holds too many bytes of values nobody has taken yet (maxHeldBytes); the sender keeps this one`)),
+        );
+      },
+      (e: unknown) => {
+        if (!hold.isLost && this.state !== 'closed') this.failPending(inb, id, name, e);
+      },
+    );
+  }
+
+  /** A receiving binding held for an asynchronous resolve was refused: what it held stays the sender's. */
+  private failPending(inb: Inbound, id: number, name: unknown, e: unknown): void {
+    const err = asError(e);
+    this.host.refused?.(this, name, err.code, err.message);
+    if (this.bindings.get(id) === inb) this.refuseInbound(inb, err, false);
+    else this.refuse(id, err.code, err.message); // ended and forgotten meanwhile (an END of nothing): say it anyway
+  }
+
+  private refuseOpen(id: number, name: unknown, e: unknown): void {
+    const err = asError(e);
+    this.meter.errors++;
+    this.host.refused?.(this, name, err.code, err.message);
+    this.refuse(id, err.code, err.message);
   }
 
   end(id: number, total: number): void {
@@ -364,6 +512,7 @@ export class Session {
   }
 
   cancel(id: number, acked: number): void {
+    if (this.pendingOpens.delete(id)) return; // unsubscribed before its authorization came back
     const b = this.bindings.get(id);
     if (b instanceof Outbound) {
       this.lose(b, acked, undefined, 'CANCEL');
@@ -375,6 +524,7 @@ export class Session {
   }
 
   error(id: number, error: NetchanError, n: number): void {
+    if (this.pendingOpens.delete(id)) return;
     const b = this.bindings.get(id);
     if (b instanceof Outbound) this.lose(b, n, error, 'ERROR');
     else if (b !== undefined) b.failAfter(n, error);
@@ -399,10 +549,27 @@ export class Session {
   // ---- internals ----
 
   private lose(out: Outbound, acked: number, error: NetchanError | undefined, kind: string): void {
+    const before = out.acked;
     if (!out.ack(acked)) throw new NetchanError('EPROTO', `${kind} acknowledging ${acked} for binding ${out.id} of channel "${out.channel}", which was sent only ${out.sent} value(s)`);
-    this.bindings.delete(out.id);
+    this.countAcks(out, before);
+    this.unbind(out);
     out.state = 'gone';
     out.owner.onLost(out, error, error ? 'error' : 'cancel');
+    if (this.onQuiet !== null) this.checkQuiet();
+  }
+
+  /** Counts the acknowledgements `out` just got (session and channel metrics). */
+  private countAcks(out: Outbound, before: number): void {
+    const n = out.acked - before;
+    if (n <= 0) return;
+    this.meter.acked += n;
+    const cm = out.owner.meter;
+    if (cm !== undefined) cm.acked += n;
+  }
+
+  private unbind(b: Inbound | Outbound): void {
+    this.bindings.delete(b.id);
+    this.host.unbound?.(this, b);
   }
 
   /** Refuses a peer's OPEN: that binding fails, the connection goes on. */
@@ -432,4 +599,17 @@ export class Session {
 /** How a binding names its channel in messages: the channel's name, or `end 7` for a channel end inside a value. */
 function channelLabel(name: unknown): string {
   return typeof name === 'string' ? name : `end ${String(name)}`;
+}
+
+function channelDesc(name: unknown): string {
+  return typeof name === 'string' ? `channel "${name}"` : 'channel end';
+}
+
+function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
+}
+
+function asError(e: unknown): NetchanError {
+  if (e instanceof Error && typeof (e as { code?: unknown }).code === 'string') return e as NetchanError;
+  return new NetchanError('EPROTO', e instanceof Error ? e.message : String(e));
 }

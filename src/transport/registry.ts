@@ -8,6 +8,12 @@ export interface Listener {
   readonly url: string;
   /** Stops accepting; resolves once the server is closed. */
   close(): Promise<void>;
+  /**
+   * Stops accepting new connections at once; the open ones go on (`close()`
+   * still ends them). Optional: without it, `exporter.stopListening()` closes
+   * the listener.
+   */
+  stop?(): void;
 }
 
 /** Options a transport receives from the Exporter/Importer that uses it. */
