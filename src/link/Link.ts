@@ -262,7 +262,17 @@ export class Link implements ConnectionHandler, SessionLink {
     this.congested = false;
     this.writeTimer?.unsubscribe();
     this.writeTimer = null;
+    if (this.pongOwed) {
+      this.pongOwed = false;
+      this.pong();
+    }
     this.session?.writable();
+  }
+
+  private pongOwed = false;
+
+  private pong(): void {
+    this.writer.control(this.session ? [FrameType.Pong, this.session.receiptForPing()] : [FrameType.Pong]);
   }
 
   // ---- incoming ----
@@ -354,8 +364,9 @@ export class Link implements ConnectionHandler, SessionLink {
       case FrameType.Ping: {
         const n = optionalUint(f[1], 'PING', 'receipt', -1);
         if (n >= 0) this.session?.receipt(n);
-        // A peer that does not read gets no answers: they would only pile up.
-        if (!this.congested) this.writer.control(this.session ? [FrameType.Pong, this.session.receiptForPing()] : [FrameType.Pong]);
+        // While our writes wait for the peer to read, one PONG is owed (not one per PING: they would pile up).
+        if (this.congested) this.pongOwed = true;
+        else this.pong();
         return;
       }
       case FrameType.Pong: {
