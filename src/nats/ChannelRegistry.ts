@@ -1,4 +1,4 @@
-import type { NatsConnection, Subscription } from '@nats-io/nats-core';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { NetchanError } from '../errors/NetchanError.js';
 import type { ChannelNames } from './channelNames.js';
 import { isNoResponders, toNetchanError } from './natsErrors.js';
@@ -38,6 +38,13 @@ export class ChannelRegistry {
    * returned function is called. Resolves once the server has the subscription.
    */
   async serve(names: ChannelNames, dir: ChannelDirection): Promise<() => void> {
+    const stop = this.answer(names, dir);
+    await this.nc.flush();
+    return stop;
+  }
+
+  /** {@link serve}, without waiting: the server has the subscription once the connection has flushed it. */
+  answer(names: ChannelNames, dir: ChannelDirection): () => void {
     const answer = JSON.stringify({ v: 1, dir } satisfies Answer);
     const sub: Subscription = this.nc.subscribe(names.registry, {
       queue: QUEUE,
@@ -45,7 +52,6 @@ export class ChannelRegistry {
         if (msg.reply) msg.respond(answer);
       },
     });
-    await this.nc.flush();
     return () => sub.unsubscribe();
   }
 

@@ -1,5 +1,5 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
-import { nuid, type NatsConnection, type Subscription as NatsSubscription } from '@nats-io/nats-core';
+import { nuid, type NatsConnection, type Subscription as NatsSubscription } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import { NetchanError } from '../errors/NetchanError.js';
 import { isClosed, isRefusal, isTransient, toNetchanError } from './natsErrors.js';
@@ -36,6 +36,8 @@ export interface PublisherEvents {
    * not in the stream and may be queued again; otherwise it may be.
    */
   failed(seq: number, payload: Uint8Array, error: NetchanError, maybeStored: boolean): void;
+  /** Optional: value `seq` is stored at stream sequence `streamSeq` (called before `acked`). */
+  stored?(seq: number, streamSeq: number): void;
 }
 
 interface Pending {
@@ -171,6 +173,7 @@ export class JetStreamPublisher {
     if (this.pending.get(p.seq) !== p) return;
     if (ack.duplicate) this.duplicates++;
     if (ack.seq > this.lastStreamSeq) this.lastStreamSeq = ack.seq;
+    this.events.stored?.(p.seq, ack.seq);
     this.settle(p);
   }
 

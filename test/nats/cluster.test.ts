@@ -6,7 +6,7 @@ import { closeAllClients, natsClient, type NatsClient } from '../helpers/natsCli
 import { PullerProbe, allCount, payloadOf, provision, uniqueChannel } from '../helpers/natsChannel.js';
 import { within } from '../helpers/async.js';
 import { JetStreamPublisher } from '../../src/nats/JetStreamPublisher.js';
-import { isDrained, whenConsumer } from '../../src/nats/whenConsumer.js';
+import { isDrained, whenChannel } from '../../src/nats/whenChannel.js';
 import type { ProvisionedChannel } from '../../src/nats/provisionChannel.js';
 import type { NetchanError } from '../../src/errors/NetchanError.js';
 
@@ -109,7 +109,7 @@ describe('an R3 channel on a 3-node cluster', () => {
     expect(all).toEqual(range(N)); // none lost, none twice
     expect(new Set(probes.flatMap((pr) => pr.got.map((g) => g.streamSeq))).size).toBe(N); // and stored once each
     await Promise.all(probes.map((pr) => pr.puller.stop()));
-    await within(firstValueFrom(whenConsumer(admin.nc, admin.jsm, p.names, isDrained)), 5_000, 'drained');
+    await within(firstValueFrom(whenChannel(admin.nc, admin.jsm, p.names, isDrained)), 5_000, 'drained');
     console.log(`stream leader killed: publish retries the stream recognised: ${pub.duplicates}`);
   }, 20_000);
 
@@ -124,7 +124,7 @@ describe('an R3 channel on a 3-node cluster', () => {
 
     expect([...probe.values].sort((a, b) => a - b)).toEqual(range(N));
     await probe.puller.stop();
-    await within(firstValueFrom(whenConsumer(admin.nc, admin.jsm, p.names, isDrained)), 5_000, 'drained');
+    await within(firstValueFrom(whenChannel(admin.nc, admin.jsm, p.names, isDrained)), 5_000, 'drained');
     console.log(`consumer leader killed: redeliveries recognised by the importer: ${probe.puller.duplicates}; publish retries recognised: ${pub.duplicates}`);
   }, 20_000);
 });
