@@ -301,6 +301,23 @@ describe('rx-netchan/nats: refusals', () => {
     expect(() => s.next({ reply: channelPair<number>()[1] })).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 
+  it('a value over NATS max_payload: an import refuses it in next(); an exported channel fails with ETOOBIG', async () => {
+    const name = uniqueChannel('too-big');
+    const ex = await exporter({}, false);
+    const ch = exportChannel<Uint8Array>(ex, name, 'send');
+    const back = uniqueChannel('too-big-back');
+    exportChannel(ex, back, 'recv');
+    await ex.listen(server.url);
+    const imp = importer();
+    const recv = failure(importChannel(imp, name, 'recv'), 5_000);
+    const big = new Uint8Array(2 * 1024 * 1024); // NATS's default max_payload is 1 MiB; rx-netchan's frame limit 16 MiB
+    const s = importChannel<Uint8Array>(imp, back, 'send');
+    expect(() => s.next(big)).toThrow(expect.objectContaining({ code: 'ETOOBIG' }));
+    ch.next(big);
+    expect(await recv).toMatchObject({ code: 'ETOOBIG', message: expect.stringContaining('max_payload') });
+    expect(() => ch.next(new Uint8Array(1))).toThrow(expect.objectContaining({ code: 'ETOOBIG' }));
+  });
+
   it('listen() on a port where no server runs fails with ECLOSED', async () => {
     const ex = new Exporter();
     endpoints.push(ex);
