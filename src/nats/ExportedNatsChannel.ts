@@ -3,6 +3,7 @@ import type { RecvLane } from '../channel/Lane.js';
 import { NetchanError } from '../errors/NetchanError.js';
 import type { ExportedChannelRef, ExportedChannels } from '../endpoint/ExportedChannels.js';
 import type { ChannelNames } from './channelNames.js';
+import type { Answering } from './ChannelRegistry.js';
 import { closeFinishedRun } from './channelRuns.js';
 import type { NatsEndpoint } from './NatsEndpoint.js';
 import { NatsRecvLane } from './NatsRecvLane.js';
@@ -27,7 +28,7 @@ export class ExportedNatsChannel {
   /** Settles once the channel is served (or failed, reported). */
   readonly ready: Promise<void>;
   private readonly names: ChannelNames;
-  private stopServing: (() => void) | null = null;
+  private answering: Answering | null = null;
   private state: 'starting' | 'serving' | 'hungUp' | 'closed' = 'starting';
   private reattach: RxSubscription | null = null;
   private reattachDelay = REATTACH_FIRST;
@@ -38,9 +39,9 @@ export class ExportedNatsChannel {
     private readonly exported: ExportedChannels,
   ) {
     this.names = ep.names(ref.name);
-    // Answer at once, as a direct exporter knows its names at once: an import that comes
-    // before the stream is set up waits for it (NatsEndpoint.channelReady).
-    this.stopServing = ep.registry.answer(this.names, ref.dir);
+    // Answer at once, as a direct exporter knows its names at once ('not ready': an import
+    // that comes before the channel is set up waits for it, rather than get ENOCHAN).
+    this.answering = ep.registry.answer(this.names, ref.dir);
     this.ready = this.start();
   }
 
@@ -48,8 +49,8 @@ export class ExportedNatsChannel {
   hangup(): void {
     if (this.state === 'closed') return;
     this.state = 'hungUp';
-    this.stopServing?.();
-    this.stopServing = null;
+    this.answering?.stop();
+    this.answering = null;
     this.reattach?.unsubscribe();
     this.reattach = null;
   }
@@ -77,6 +78,7 @@ export class ExportedNatsChannel {
         ref.addLane(lane);
         await lane.open(ep);
       }
+      this.answering?.ready();
       await ep.nc.flush();
       if (this.state === 'starting') this.state = 'serving';
     } catch (e) {
@@ -116,8 +118,8 @@ export class ExportedNatsChannel {
 
   /** Cannot serve the channel: say so on errors$, and fail it the way the channel fails. */
   private failed(err: NetchanError): void {
-    this.stopServing?.();
-    this.stopServing = null;
+    this.answering?.stop();
+    this.answering = null;
     this.ep.report(err);
     const ref = this.ref;
     if (ref.dir === 'send') {

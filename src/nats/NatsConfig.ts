@@ -8,7 +8,7 @@ export type NatsStorage = 'file' | 'memory';
  * When the stream forgets a value. `'workqueue'` (the default): once a receiver
  * acknowledged it. `'interest'`: once every consumer acknowledged it (other,
  * non-netchan consumers may then read the channel too). `'limits'`: only by
- * `maxMsgs`/`maxBytes`/`maxAge` (an audit log of the channel).
+ * `maxMsgs`/`maxBytes` (an audit log of the channel).
  */
 export type NatsRetention = 'workqueue' | 'interest' | 'limits';
 

@@ -12,6 +12,8 @@ import { JsCode, apiErrorCode, isTransient, toNetchanError } from './natsErrors.
 
 /** NATS's default `max_payload`, until the server says otherwise. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/** Most ms close() waits for pullers' give-backs and record writes to reach the server. */
+const SETTLE_LIMIT = 5_000;
 /** How long an import waits for an exported channel's stream to be set up. */
 const PROVISION_WAIT = 15_000;
 /** Room a value's publish headers take (`Nats-Msg-Id`, `Nats-Expected-Stream`) besides the stream name. */
@@ -154,7 +156,13 @@ export class NatsEndpoint {
       const all = [...this.closables];
       this.closables.clear();
       await Promise.all(all.map((c) => Promise.resolve(c.close(reason)).catch(() => undefined)));
-      await Promise.all([...this.settling].map((p) => p.catch(() => undefined)));
+      // Bounded: with the server gone, a record write would retry for 15 s.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.all([...this.settling].map((p) => p.catch(() => undefined))),
+        new Promise((r) => (timer = setTimeout(r, SETTLE_LIMIT))),
+      ]);
+      clearTimeout(timer);
       this.liveness.close();
       await this.nc.close().catch(() => undefined);
     })();

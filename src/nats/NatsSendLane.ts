@@ -160,7 +160,10 @@ export class NatsSendLane implements SendLane {
         },
       );
       this.publisher = publisher;
-      await openProducer(this.ep, this.config.names, publisher.producerId);
+      const opened = openProducer(this.ep, this.config.names, publisher.producerId);
+      // END or ERROR must land after OPEN: the control stream keeps each producer's last record only.
+      this.records = opened.catch(() => undefined);
+      await opened;
     } catch (e) {
       this.lose(e instanceof NetchanError ? e : new NetchanError('EPROTO', `channel "${this.channel}": ${(e as Error).message}`, { cause: e }), 'error');
       return;
@@ -336,11 +339,15 @@ export class NatsSendLane implements SendLane {
     this.publisher?.close();
   }
 
+  /** This producer's record writes, in order. */
+  private records: Promise<void> = Promise.resolve();
+
   private record(r: { state: 'end' | 'error'; seq?: number; code?: string; message?: string }): void {
     const ep = this.ep as NatsEndpoint | undefined;
     if (ep === undefined || ep.closed || ep.nc.isClosed()) return;
-    writeRecord(ep.nc, ep.config, this.config.names, this.producerId, { ...r, live: ep.liveness.subject }).catch((e: unknown) =>
-      ep.report(e as NetchanError),
-    );
+    const write = (): Promise<void> =>
+      writeRecord(ep.nc, ep.config, this.config.names, this.producerId, { ...r, live: ep.liveness.subject }).catch((e: unknown) => ep.report(e as NetchanError));
+    this.records = this.records.then(write);
+    ep.settle(this.records); // an END written just before close() still goes out
   }
 }

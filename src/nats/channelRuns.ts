@@ -8,15 +8,16 @@ import type { NatsEndpoint } from './NatsEndpoint.js';
  * producer has finished (ended, errored, or gone with its connection). A
  * stream outlives runs (a channel exported again tomorrow), its records must
  * not: the first producer of a new run, or an exporter starting to receive a
- * channel, clears the records of the finished one, so an old END or ERROR
- * does not end the new run. Records written after the read (a producer
- * opening at the same moment) stay: the purge stops at the sequence read.
+ * channel, clears the records of the finished one (or of one abandoned by
+ * producers that all went away without completing), so an old END or ERROR
+ * does not end the new run and dead producers are not asked about forever.
+ * Records written after the read (a producer opening at the same moment)
+ * stay: the purge stops at the sequence read.
  */
 export async function closeFinishedRun(ep: NatsEndpoint, names: ChannelNames): Promise<void> {
   const snap = await readRecords(ep.jsm, ep.config, names);
-  const all = [...snap.records.values()];
-  if (!all.some((r) => r.state !== 'open')) return; // nothing has finished: no run to close
-  const open = all.filter((r) => r.state === 'open');
+  if (snap.records.size === 0) return;
+  const open = [...snap.records.values()].filter((r) => r.state === 'open');
   const found = await Promise.all(open.map((r) => Liveness.probe(ep.nc, r.live)));
   if (found.every((a) => a === 'gone')) await purgeRecords(ep.jsm, ep.config, names, snap.lastCtlSeq);
 }
