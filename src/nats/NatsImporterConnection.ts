@@ -1,11 +1,13 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { RecvLane, RecvSink, SendLane, SendLaneOwner } from '../channel/Lane.js';
 import { NetchanError } from '../errors/NetchanError.js';
 import type { ImportBinder, ImporterConnection, ImporterConnectionHost } from '../endpoint/ImporterConnection.js';
-import type { ReconnectConfig } from '../endpoint/ReconnectConfig.js';
+import { backoff, type ReconnectConfig } from '../endpoint/ReconnectConfig.js';
 import type { SessionStats } from '../endpoint/SessionStats.js';
 import { channelNames, type ChannelNames } from './channelNames.js';
-import { connectNats } from './connectNats.js';
+import { connectNats, type NatsReconnect } from './connectNats.js';
+import type { ResolvedNatsConfig } from './NatsConfig.js';
 import { NatsEndpoint } from './NatsEndpoint.js';
 import { natsOptions } from './natsOptions.js';
 import { NatsRecvLane } from './NatsRecvLane.js';
@@ -56,12 +58,13 @@ export class NatsImporterConnection implements ImporterConnection {
     const policy = reconnect === true ? {} : reconnect || null;
     this.reconnects = policy !== null && policy.maxAttempts !== 0;
     refuseChannelEnds(host.codec);
-    const settings = policy === null ? { maxAttempts: 0 } : { maxAttempts: policy.maxAttempts ?? -1, waitOnFirstConnect: true };
+    const settings = { maxAttempts: policy === null ? 0 : (policy.maxAttempts ?? -1) };
     const tuned = policy?.initialDelay === undefined ? nats : { ...nats, reconnectTimeWait: policy.initialDelay };
-    this.ready = connectNats(servers, tuned, settings)
-      .then((nc) => NatsEndpoint.open(nc, tuned, (e) => host.error(e), scheduler))
+    this.ready = this.firstConnection(servers, tuned, settings, policy, scheduler)
+      .then((nc) => (nc === null ? null : NatsEndpoint.open(nc, tuned, (e) => host.error(e), scheduler)))
       .then(
         (ep) => {
+          if (ep === null) return null;
           if (this.closing) {
             void ep.close();
             return null;
@@ -98,6 +101,44 @@ export class NatsImporterConnection implements ImporterConnection {
     };
   }
 
+  /**
+   * Dials until connected: once without `reconnect`, else with its backoff
+   * (each failure on `errors$`), stopping when the importer closes. Our own
+   * loop rather than nats.js's `waitOnFirstConnect`, which close() could not stop.
+   * Resolves with null if closed first.
+   */
+  private async firstConnection(
+    servers: string[],
+    nats: ResolvedNatsConfig,
+    settings: NatsReconnect,
+    policy: ReconnectConfig | null,
+    scheduler: SchedulerLike,
+  ): Promise<NatsConnection | null> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const nc = await connectNats(servers, nats, settings);
+        if (!this.closing) return nc;
+        await nc.close().catch(() => undefined);
+        return null;
+      } catch (e) {
+        const refused = (e as NetchanError).code === 'EAUTH';
+        if (this.closing) return null;
+        if (policy === null || refused || attempt > (policy.maxAttempts ?? Infinity) || policy.maxAttempts === 0) throw e;
+        this.host.error(e as NetchanError);
+        await new Promise<void>((resolve) => {
+          const retry = scheduler.schedule(() => resolve(), backoff(policy, attempt));
+          this.cancelRetry = () => {
+            retry.unsubscribe();
+            resolve();
+          };
+        });
+        this.cancelRetry = null;
+      }
+    }
+  }
+
+  private cancelRetry: (() => void) | null = null;
+
   get stats(): SessionStats {
     const s = this.ep?.nc.stats();
     return s ? { framesIn: s.inMsgs, framesOut: s.outMsgs, bytesIn: s.inBytes, bytesOut: s.outBytes } : { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
@@ -106,6 +147,7 @@ export class NatsImporterConnection implements ImporterConnection {
   /** Imports give back what they hold (redelivered to other importers at once), then the connection closes. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.cancelRetry?.();
       const ep = this.ep;
       if (ep !== null) await ep.close();
       else await this.ready.catch(() => undefined);

@@ -367,6 +367,19 @@ describe('rx-netchan/nats: reconnect', () => {
 });
 
 describe('rx-netchan/nats: teardown', () => {
+  it('an importer with reconnect still dialling a server that is not there: close() ends it at once, leaving nothing behind', async () => {
+    const base = handleBaseline();
+    const imp = Importer.connect('nats://127.0.0.1:1', { reconnect: { initialDelay: 50, maxDelay: 100 } });
+    const errors = record(imp.errors$);
+    const got = record(importChannel(imp, 'anything', 'recv'));
+    await errors.until(() => errors.values.length >= 2, 5_000, 'two failed dials on errors$');
+    expect(imp.state).toBe('connecting');
+    await within(imp.close(), 1_000, 'close()');
+    await got.until(() => got.ended, 1_000, 'the import ends');
+    expect(got.error).toBeUndefined(); // closed cleanly
+    expect(await activeHandles(base)).toEqual([]);
+  });
+
   it('close() releases every socket and timer of both sides', async () => {
     const base = handleBaseline();
     const name = uniqueChannel('teardown');
