@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^rx-netchan\/node$/, replacement: src('node.ts') },
       { find: /^rx-netchan\/testing$/, replacement: src('testing.ts') },
+      { find: /^rx-netchan\/nats$/, replacement: src('nats.ts') },
       { find: /^rx-netchan$/, replacement: src('index.ts') },
     ],
   },

@@ -57,7 +57,7 @@ function checkTarball(dir) {
   };
   walk(dir, '');
   const need = ['package.json', 'README.md', 'LICENSE'];
-  for (const entry of ['index', 'node', 'testing', 'otel', 'cli']) for (const ext of ['.js', '.cjs', '.d.ts', '.d.cts', '.js.map', '.cjs.map']) need.push(`dist/${entry}${ext}`);
+  for (const entry of ['index', 'node', 'testing', 'otel', 'cli', 'nats']) for (const ext of ['.js', '.cjs', '.d.ts', '.d.cts', '.js.map', '.cjs.map']) need.push(`dist/${entry}${ext}`);
   const missing = need.filter((f) => !files.includes(f));
   if (missing.length > 0) throw new Error(`the tarball lacks ${missing.join(', ')}`);
   const stray = files.filter((f) => /^(src|test|marbles|e2e|bench|scripts|examples|demo)\//.test(f));

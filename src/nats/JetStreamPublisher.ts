@@ -1,6 +1,5 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
-import { nuid, type NatsConnection, type Subscription as NatsSubscription } from '@nats-io/nats-core';
-import { jetstream, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
+import { createInbox, headers, nuid, type Msg, type NatsConnection, type Subscription as NatsSubscription } from '@nats-io/transport-node';
 import { NetchanError } from '../errors/NetchanError.js';
 import { isClosed, isRefusal, isTransient, toNetchanError } from './natsErrors.js';
 import { watchStatus } from './watchStatus.js';
@@ -36,6 +35,8 @@ export interface PublisherEvents {
    * not in the stream and may be queued again; otherwise it may be.
    */
   failed(seq: number, payload: Uint8Array, error: NetchanError, maybeStored: boolean): void;
+  /** Optional: value `seq` is stored at stream sequence `streamSeq` (called before `acked`). */
+  stored?(seq: number, streamSeq: number): void;
 }
 
 interface Pending {
@@ -43,8 +44,18 @@ interface Pending {
   readonly payload: Uint8Array;
   /** When the first attempt went out (retries must end within the duplicate window). */
   readonly since: number;
+  /** When the latest attempt went out (its PubAck is due `timeout` later). */
+  sentAt: number;
   attempts: number;
   retry: Subscription | null;
+}
+
+/** A stream's answer to a publish: its PubAck, or an API error. */
+interface PubAckBody {
+  stream?: string;
+  seq?: number;
+  duplicate?: boolean;
+  error?: { code?: number; err_code?: number; description?: string };
 }
 
 /**
@@ -82,20 +93,23 @@ export class JetStreamPublisher {
   /** PubAcks that said `duplicate`: retries the server recognised. */
   duplicates = 0;
   private readonly pending = new Map<number, Pending>();
-  private readonly js: JetStreamClient;
   private readonly scheduler: SchedulerLike;
   private readonly stopWatching: () => void;
   private readonly leaderSub: NatsSubscription;
+  /** PubAcks come to `<inbox>.<seq>`: one subscription for all, no request object per publish. */
+  private readonly inbox = createInbox();
+  private readonly ackSub: NatsSubscription;
+  private timeoutTimer: Subscription | null = null;
   private state: 'open' | 'closed' = 'open';
   private idleWaiters: Array<() => void> = [];
 
   constructor(
-    nc: NatsConnection,
+    private readonly nc: NatsConnection,
     private readonly config: JetStreamPublisherConfig,
     private readonly events: PublisherEvents,
   ) {
     this.producerId = config.producerId ?? nuid.next();
-    this.js = jetstream(nc);
+    this.ackSub = nc.subscribe(`${this.inbox}.*`, { callback: (_err, msg) => this.onReply(msg) });
     this.scheduler = config.scheduler ?? asyncScheduler;
     this.stopWatching = watchStatus(nc, (s) => {
       // The old connection may have taken PubAcks with it: publish everything again now.
@@ -124,7 +138,8 @@ export class JetStreamPublisher {
     if (this.pending.size >= this.config.maxOutstanding) {
       throw new NetchanError('EOVERFLOW', `channel "${this.config.channel}": ${this.pending.size} publishes outstanding, no credit`);
     }
-    const p: Pending = { seq: ++this.sent, payload, since: Date.now(), attempts: 0, retry: null };
+    const now = Date.now();
+    const p: Pending = { seq: ++this.sent, payload, since: now, sentAt: now, attempts: 0, retry: null };
     this.pending.set(p.seq, p);
     this.publish(p);
     return p.seq;
@@ -145,32 +160,80 @@ export class JetStreamPublisher {
     this.state = 'closed';
     this.stopWatching();
     this.leaderSub.unsubscribe();
+    this.ackSub.unsubscribe();
+    this.timeoutTimer?.unsubscribe();
+    this.timeoutTimer = null;
     const left = [...this.pending.values()];
     for (const p of left) p.retry?.unsubscribe();
     for (const p of left) this.fail(p, new NetchanError('ECLOSED', `channel "${this.config.channel}": publisher closed before value ${p.seq} was acknowledged`), true);
   }
 
+  /**
+   * One attempt: a plain publish with `reply` set (what nats.js's js.publish()
+   * does, minus the request object, promise and two Error objects per call).
+   */
   private publish(p: Pending): void {
     p.retry?.unsubscribe();
     p.retry = null;
     p.attempts++;
-    this.js
-      .publish(this.config.subject, p.payload, {
-        msgID: `${this.producerId}-${p.seq}`,
-        timeout: this.config.timeout,
-        expect: { streamName: this.config.stream },
-      })
-      .then(
-        (ack) => this.stored(p, ack),
-        (e: unknown) => this.attemptFailed(p, e),
-      );
+    p.sentAt = Date.now();
+    const h = headers();
+    h.set('Nats-Msg-Id', `${this.producerId}-${p.seq}`);
+    h.set('Nats-Expected-Stream', this.config.stream);
+    try {
+      this.nc.publish(this.config.subject, p.payload, { reply: `${this.inbox}.${p.seq}`, headers: h });
+    } catch (e) {
+      this.attemptFailed(p, e);
+      return;
+    }
+    this.armTimeouts();
   }
 
-  private stored(p: Pending, ack: PubAck): void {
+  private onReply(msg: Msg): void {
+    const p = this.pending.get(Number(msg.subject.slice(this.inbox.length + 1)));
+    if (p === undefined || this.state !== 'open') return;
+    // No responders: no stream (leader) there right now.
+    if (msg.headers && msg.headers.code === 503 && msg.data.length === 0) {
+      this.attemptFailed(p, Object.assign(new Error('no responders'), { name: 'NoRespondersError' }));
+      return;
+    }
+    let body: PubAckBody;
+    try {
+      body = JSON.parse(new TextDecoder().decode(msg.data)) as PubAckBody;
+    } catch {
+      return; // not a PubAck: the timeout decides
+    }
+    if (body.error) {
+      this.attemptFailed(p, apiError(body.error));
+      return;
+    }
+    if (typeof body.seq !== 'number') return;
+    this.stored(p, body.seq, body.duplicate === true);
+  }
+
+  /** While publishes await their PubAck, checks a few times per timeout for the late ones. */
+  private armTimeouts(): void {
+    if (this.timeoutTimer !== null) return;
+    const period = Math.max(10, Math.min(250, Math.floor(this.config.timeout / 4)));
+    this.timeoutTimer = this.scheduler.schedule(() => {
+      this.timeoutTimer = null;
+      if (this.state !== 'open' || this.pending.size === 0) return;
+      const now = Date.now();
+      for (const p of [...this.pending.values()]) {
+        if (p.retry === null && now - p.sentAt >= this.config.timeout && this.pending.get(p.seq) === p) {
+          this.attemptFailed(p, Object.assign(new Error('timeout'), { name: 'TimeoutError' }));
+        }
+      }
+      if (this.pending.size > 0) this.armTimeouts();
+    }, period);
+  }
+
+  private stored(p: Pending, streamSeq: number, duplicate: boolean): void {
     // An earlier or later attempt may have settled it already.
     if (this.pending.get(p.seq) !== p) return;
-    if (ack.duplicate) this.duplicates++;
-    if (ack.seq > this.lastStreamSeq) this.lastStreamSeq = ack.seq;
+    if (duplicate) this.duplicates++;
+    if (streamSeq > this.lastStreamSeq) this.lastStreamSeq = streamSeq;
+    this.events.stored?.(p.seq, streamSeq);
     this.settle(p);
   }
 
@@ -191,7 +254,7 @@ export class JetStreamPublisher {
       this.fail(p, why, isTransient(e) || p.attempts > 1 || !isRefusal(e));
       return;
     }
-    if (p.retry) return; // a reconnect already re-sent it
+    if (p.retry) return; // a retry is already scheduled
     const wait = Math.min(2_000, 50 * 2 ** Math.min(p.attempts, 6));
     p.retry = this.scheduler.schedule(() => {
       p.retry = null;
@@ -224,4 +287,10 @@ export class JetStreamPublisher {
       for (const w of ws) w();
     }
   }
+}
+
+/** A JetStream API error as nats.js shapes it (natsErrors.ts classifies it by `code`, `status` and `apiError`). */
+function apiError(e: NonNullable<PubAckBody['error']>): Error {
+  const info = { code: e.code ?? 500, err_code: e.err_code ?? 0, description: e.description ?? 'JetStream error' };
+  return Object.assign(new Error(info.description), { name: 'JetStreamApiError', code: info.err_code, status: info.code, apiError: () => info });
 }

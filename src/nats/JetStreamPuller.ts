@@ -1,5 +1,5 @@
 import { asyncScheduler, type SchedulerLike, type Subscription as RxSubscription } from 'rxjs';
-import { createInbox, nanos, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
+import { createInbox, nanos, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { NetchanError } from '../errors/NetchanError.js';
 import { JsCode, apiErrorCode } from './natsErrors.js';
@@ -130,6 +130,10 @@ export class JetStreamPuller {
   private readonly held = new Map<number, Held>();
   private readonly byStreamSeq = new Map<number, Held>();
   private readonly recent: RecentSet;
+  /** Reply subjects of the last acknowledgements (a ring): sent again after a reconnect. */
+  private readonly lastAcks: string[] = [];
+  private lastAcksAt = 0;
+  private readonly lastAcksMax: number;
   private readonly unconfirmed = new Map<number, Unconfirmed>();
   private ackSub: Subscription | null = null;
   private readonly ackInbox = createInbox();
@@ -165,6 +169,7 @@ export class JetStreamPuller {
     // Idle heartbeats show that a waiting request is still alive (a crashed leader sends no 409).
     this.heartbeat = Math.min(5_000, Math.max(500, Math.floor(this.expires / 5)));
     this.recent = new RecentSet(config.dedupMemory ?? Math.max(8_192, 64 * config.window));
+    this.lastAcksMax = Math.min(4_096, Math.max(256, 4 * config.window));
     this.nextSubject = `${config.apiPrefix ?? '$JS.API'}.CONSUMER.MSG.NEXT.${config.stream}.${config.consumer}`;
   }
 
@@ -203,6 +208,7 @@ export class JetStreamPuller {
       this.resetLanes();
       // Acknowledgements in flight may have died too.
       this.resendUnconfirmed(0);
+      this.reackRecent();
     });
     this.pull();
   }
@@ -280,8 +286,22 @@ export class JetStreamPuller {
     if (!this.nc.isClosed()) await bounded(this.nc.flush().catch(() => undefined), Math.min(1_000, limit));
   }
 
+  /**
+   * A server that crashed (rather than a connection that dropped) comes back
+   * from its store, where the newest acknowledgements may be missing although
+   * it confirmed them: without this they come back after `ack_wait`. Sending
+   * the last ones again costs nothing (an acknowledged value is not affected).
+   */
+  private reackRecent(): void {
+    for (const reply of this.lastAcks) this.send(reply, ACK);
+  }
+
   /** Acknowledges (or terminates) `h`, asking for a confirmation unless configured not to. */
   private settle(h: Held, body: Uint8Array): void {
+    if (body === ACK) {
+      this.lastAcks[this.lastAcksAt] = h.reply;
+      this.lastAcksAt = (this.lastAcksAt + 1) % this.lastAcksMax;
+    }
     if (this.ackSub === null) {
       this.send(h.reply, body);
       return;

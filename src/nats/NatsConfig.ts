@@ -1,4 +1,4 @@
-import type { Authenticator, TlsOptions } from '@nats-io/nats-core';
+import type { Authenticator, TlsOptions } from '@nats-io/transport-node';
 import { NetchanError } from '../errors/NetchanError.js';
 
 /** Where a stream keeps its values. */
@@ -8,7 +8,7 @@ export type NatsStorage = 'file' | 'memory';
  * When the stream forgets a value. `'workqueue'` (the default): once a receiver
  * acknowledged it. `'interest'`: once every consumer acknowledged it (other,
  * non-netchan consumers may then read the channel too). `'limits'`: only by
- * `maxMsgs`/`maxBytes`/`maxAge` (an audit log of the channel).
+ * `maxMsgs`/`maxBytes` (an audit log of the channel).
  */
 export type NatsRetention = 'workqueue' | 'interest' | 'limits';
 
@@ -61,6 +61,13 @@ export interface NatsConfig {
   pullExpires?: number;
   /** Milliseconds between reconnect attempts to one server. Defaults to 250. */
   reconnectTimeWait?: number;
+  /**
+   * An exporter's own window on each of its channels: values it pulls at once
+   * for an exported `'recv'` channel (several exporter processes share the
+   * work), publishes awaiting their stream's acknowledgement for an exported
+   * `'send'` channel. Imports use their `size`. Defaults to 256.
+   */
+  window?: number;
 }
 
 /** {@link NatsConfig} with every default applied. */
@@ -69,7 +76,7 @@ export type ResolvedNatsConfig = Required<Omit<NatsConfig, 'user' | 'pass' | 'to
 
 /**
  * Applies the defaults and checks the numbers.
- * @throws NetchanError `'EPROTO'` naming the option that is out of range.
+ * @throws NetchanError `'EINVAL'` naming the option that is out of range.
  */
 export function resolveNatsConfig(config: NatsConfig = {}): ResolvedNatsConfig {
   const r: ResolvedNatsConfig = {
@@ -90,6 +97,7 @@ export function resolveNatsConfig(config: NatsConfig = {}): ResolvedNatsConfig {
     publishTimeout: config.publishTimeout ?? 5_000,
     pullExpires: config.pullExpires ?? 10_000,
     reconnectTimeWait: config.reconnectTimeWait ?? 250,
+    window: config.window ?? 256,
   };
   check('replicas', r.replicas, 1, 5);
   check('duplicateWindow', r.duplicateWindow, 100, Number.MAX_SAFE_INTEGER);
@@ -99,20 +107,21 @@ export function resolveNatsConfig(config: NatsConfig = {}): ResolvedNatsConfig {
   // Each pull request carries idle heartbeats at a fraction of it; under a second the server is asked too often.
   check('pullExpires', r.pullExpires, 1_000, Number.MAX_SAFE_INTEGER);
   check('reconnectTimeWait', r.reconnectTimeWait, 0, Number.MAX_SAFE_INTEGER);
+  check('window', r.window, 1, 1_000_000);
   for (const k of ['maxMsgs', 'maxBytes', 'maxDeliver', 'maxAckPending'] as const) {
     if (r[k] !== -1) check(k, r[k], 1, Number.MAX_SAFE_INTEGER);
   }
   if (!['workqueue', 'interest', 'limits'].includes(r.retention)) {
-    throw new NetchanError('EPROTO', `NATS option retention must be 'workqueue', 'interest' or 'limits', not ${JSON.stringify(r.retention)}`);
+    throw new NetchanError('EINVAL', `NATS option retention must be 'workqueue', 'interest' or 'limits', not ${JSON.stringify(r.retention)}`);
   }
   if (!['file', 'memory'].includes(r.storage)) {
-    throw new NetchanError('EPROTO', `NATS option storage must be 'file' or 'memory', not ${JSON.stringify(r.storage)}`);
+    throw new NetchanError('EINVAL', `NATS option storage must be 'file' or 'memory', not ${JSON.stringify(r.storage)}`);
   }
   return r;
 }
 
 function check(name: string, v: number, min: number, max: number): void {
   if (!Number.isInteger(v) || v < min || v > max) {
-    throw new NetchanError('EPROTO', `NATS option ${name} must be an integer in [${min}, ${max}], not ${v}`);
+    throw new NetchanError('EINVAL', `NATS option ${name} must be an integer in [${min}, ${max}], not ${v}`);
   }
 }

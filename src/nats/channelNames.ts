@@ -12,6 +12,8 @@ export interface ChannelNames {
   readonly consumer: string;
   /** Core NATS subject the channel's exporters answer on (registry: direction, liveness). */
   readonly registry: string;
+  /** Where the channel's producers record their state: `<control>.<producerId>`, in the control stream. */
+  readonly control: string;
 }
 
 const PREFIX = /^[A-Za-z0-9-]{1,32}$/;
@@ -29,17 +31,17 @@ const MAX_TOKEN = 80;
  * ## Example
  * ```ts
  * channelNames('netchan', 'jobs.high');
- * // { stream: 'netchan_jobs_2Ehigh', subject: 'netchan.ch.jobs_2Ehigh', consumer: 'netchan', registry: 'netchan.reg.jobs_2Ehigh', … }
+ * // { stream: 'netchan_jobs_2Ehigh', subject: 'netchan.ch.jobs_2Ehigh', consumer: 'netchan', registry: 'netchan.reg.jobs_2Ehigh', control: 'netchan.ctl.jobs_2Ehigh' }
  * ```
  * @param prefix Names every stream and subject start with; `[A-Za-z0-9-]`, 1–32 characters.
- * @throws NetchanError `'EPROTO'` for an empty channel name or a bad prefix.
+ * @throws NetchanError `'EINVAL'` for an empty channel name or a bad prefix.
  */
 export function channelNames(prefix: string, channel: string): ChannelNames {
   if (!PREFIX.test(prefix)) {
-    throw new NetchanError('EPROTO', `NATS prefix "${prefix}" must be 1-32 characters of [A-Za-z0-9-]`);
+    throw new NetchanError('EINVAL', `NATS prefix "${prefix}" must be 1-32 characters of [A-Za-z0-9-]`);
   }
   if (typeof channel !== 'string' || channel.length === 0) {
-    throw new NetchanError('EPROTO', 'a channel name must be a non-empty string');
+    throw new NetchanError('EINVAL', 'a channel name must be a non-empty string');
   }
   let token = encodeToken(channel);
   if (token.length > MAX_TOKEN) token = `${token.slice(0, MAX_TOKEN - 15)}_${hash(channel)}`;
@@ -49,7 +51,17 @@ export function channelNames(prefix: string, channel: string): ChannelNames {
     subject: `${prefix}.ch.${token}`,
     consumer: prefix,
     registry: `${prefix}.reg.${token}`,
+    control: `${prefix}.ctl.${token}`,
   };
+}
+
+/**
+ * The stream holding every channel's producer records (`<prefix>.ctl.>`).
+ * `__ctl` cannot come from a channel name: an encoded name has `_` only before
+ * two upper-case hex digits.
+ */
+export function controlStreamName(prefix: string): string {
+  return `${prefix}__ctl`;
 }
 
 function encodeToken(name: string): string {

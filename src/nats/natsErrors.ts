@@ -43,9 +43,11 @@ export function isNoResponders(e: unknown): boolean {
   return e.name === 'RequestError' && typeof probe === 'function' && probe.call(e) === true;
 }
 
-/** The connection is closed for good (not merely reconnecting). */
+/** The connection is closed for good (not merely reconnecting); a request cut by it says so in its cause. */
 export function isClosed(e: unknown): boolean {
-  return e instanceof Error && (e.name === 'ClosedConnectionError' || e.name === 'DrainingConnectionError');
+  if (!(e instanceof Error)) return false;
+  if (e.name === 'ClosedConnectionError' || e.name === 'DrainingConnectionError') return true;
+  return e.name === 'RequestError' && (isClosed(e.cause) || /connection closed/i.test(e.message));
 }
 
 /**

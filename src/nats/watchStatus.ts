@@ -1,4 +1,4 @@
-import type { NatsConnection, Status } from '@nats-io/nats-core';
+import type { NatsConnection, Status } from '@nats-io/transport-node';
 
 /**
  * Calls `fn` for each status event of the connection (disconnect, reconnect,

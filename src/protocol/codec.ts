@@ -94,6 +94,11 @@ export class ValueCodec {
     this.extensionCodec.ends = hooks;
   }
 
+  /** The channel-end hooks in use (null: ends cannot travel), so a backend can wrap them. */
+  get endHooks(): ChannelEndHooks | null {
+    return this.extensionCodec.ends;
+  }
+
   /**
    * Decodes one value. A value holding `bin` or `ext` data is decoded from a
    * copy of its bytes when they fill less than half of the buffer they sit in
@@ -141,7 +146,12 @@ export class ValueCodec {
 
   /** The EINVAL for a value the encoder refused, naming the first bad field; walks the value only now, on failure. */
   private unencodable(e: unknown, value: unknown, where: string, root: string): NetchanError {
-    if ((e as { code?: unknown })?.code === 'EPROTO' && (e as Error).name === 'NetchanError') return e as NetchanError; // a channel end sent twice, say
+    const code = (e as { code?: unknown })?.code;
+    if ((e as Error)?.name === 'NetchanError') {
+      if (code === 'EPROTO') return e as NetchanError; // a channel end sent twice, say
+      // Refused by the endpoint (a channel end where ends cannot travel): its own words, not a walk of the end's insides.
+      if (code === 'EINVAL') return new NetchanError('EINVAL', `${where}: ${(e as Error).message}`, { cause: e });
+    }
     const bad = findUnencodable(value, this.extensionCodec, this.context, root);
     const detail = bad ? `${bad.path}: ${bad.reason}` : `${root} cannot be encoded: ${(e as Error).message}`;
     return new NetchanError('EINVAL', `${where}: ${detail}`, { cause: e });

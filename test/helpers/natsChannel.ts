@@ -1,4 +1,4 @@
-import type { NatsConnection } from '@nats-io/nats-core';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { channelNames, type ChannelNames } from '../../src/nats/channelNames.js';
 import { resolveNatsConfig, type NatsConfig } from '../../src/nats/NatsConfig.js';

@@ -1,5 +1,5 @@
 import { connect } from '@nats-io/transport-node';
-import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
+import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 
 /** A test's NATS connection and JetStream manager. */

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsServer, stopAllNatsServers, type NatsServer } from '../helpers/natsServer.js';
 import { closeAllClients, natsClient } from '../helpers/natsClients.js';
+import { within } from '../helpers/async.js';
 import { uniqueChannel } from '../helpers/natsChannel.js';
 import { ChannelRegistry } from '../../src/nats/ChannelRegistry.js';
 import { channelNames } from '../../src/nats/channelNames.js';
@@ -43,7 +44,7 @@ describe('ChannelRegistry', () => {
 
     const unserve1 = await new ChannelRegistry(exp1.nc).serve(names, 'send');
     await new ChannelRegistry(exp2.nc).serve(names, 'send');
-    expect(await importer.lookup(names)).toBe('send');
+    expect(await importer.lookup(names)).toEqual({ dir: 'send', ready: true });
     await importer.checkImport(names, 'recv');
     await expect(importer.checkImport(names, 'send')).rejects.toMatchObject({
       code: 'EDIR',
@@ -52,7 +53,7 @@ describe('ChannelRegistry', () => {
 
     unserve1(); // one exporter unexports: the other still answers
     await exp1.nc.flush();
-    expect(await importer.lookup(names)).toBe('send');
+    expect(await importer.lookup(names)).toEqual({ dir: 'send', ready: true });
     await exp2.nc.close(); // the last one's connection ends: the name is gone
     // (Until the server has seen the connection end, a lookup goes to the dead exporter and times out.)
     await serverForgot('exporter-2');
@@ -67,9 +68,25 @@ describe('ChannelRegistry', () => {
     const answers = await imp.nc.requestMany(names.registry, undefined, { maxWait: 300, maxMessages: 10 });
     let n = 0;
     for await (const m of answers) {
-      expect(JSON.parse(m.string())).toEqual({ v: 1, dir: 'recv' });
+      expect(JSON.parse(m.string())).toEqual({ v: 1, dir: 'recv', ready: true });
       n++;
     }
     expect(n).toBe(1);
+  });
+
+  it('an exporter still setting a channel up answers at once: imports wait for it to be ready, a wrong direction fails at once', async () => {
+    const names = channelNames('netchan', uniqueChannel('setting-up'));
+    const exp = await natsClient(server.url);
+    const answering = new ChannelRegistry(exp.nc).answer(names, 'send');
+    await exp.nc.flush();
+    const imp = new ChannelRegistry((await natsClient(server.url)).nc);
+    await expect(imp.checkImport(names, 'send')).rejects.toMatchObject({ code: 'EDIR' });
+    let bound = false;
+    const binding = imp.checkImport(names, 'recv').then(() => (bound = true));
+    expect(await imp.lookup(names)).toEqual({ dir: 'send', ready: false });
+    expect(bound).toBe(false);
+    answering.ready();
+    await within(binding, 2_000, 'the import binds once the exporter is ready');
+    answering.stop();
   });
 });

@@ -8,7 +8,7 @@ import { activeHandles, handleBaseline } from '../helpers/leaks.js';
 import { JetStreamPublisher, type PublisherEvents } from '../../src/nats/JetStreamPublisher.js';
 import { channelNames, type ChannelNames } from '../../src/nats/channelNames.js';
 import type { NetchanError } from '../../src/errors/NetchanError.js';
-import type { NatsConnection } from '@nats-io/nats-core';
+import type { NatsConnection } from '@nats-io/transport-node';
 
 let server: NatsServer;
 let admin: NatsClient;

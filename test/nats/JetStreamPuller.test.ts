@@ -5,7 +5,7 @@ import { PullerProbe, allCount, provision, publishRange, uniqueChannel } from '.
 import { activeHandles, handleBaseline } from '../helpers/leaks.js';
 import { within } from '../helpers/async.js';
 import { parseDelivery } from '../../src/nats/JetStreamPuller.js';
-import { isDrained, whenConsumer } from '../../src/nats/whenConsumer.js';
+import { isDrained, whenChannel } from '../../src/nats/whenChannel.js';
 import { firstValueFrom } from 'rxjs';
 
 let server: NatsServer;
@@ -64,7 +64,7 @@ describe('JetStreamPuller', () => {
     expect(holder.maxUnacked).toBe(3);
     expect(sorted([...holder.values, ...other.values])).toEqual(range(20));
     await within(
-      firstValueFrom(whenConsumer(admin.nc, admin.jsm, p.names, (i) => i.num_pending === 0 && i.num_ack_pending === 3)),
+      firstValueFrom(whenChannel(admin.nc, admin.jsm, p.names, (p) => p.consumer.num_pending === 0 && p.consumer.num_ack_pending === 3)),
       3_000,
       'the consumer to count 3 unacknowledged',
     );
@@ -120,8 +120,8 @@ describe('JetStreamPuller', () => {
     await a.nc.close(); // no NAK: the server only learns from ack_wait
     await survivor.count(6, 5_000);
     expect(sorted(survivor.values)).toEqual(range(6));
-    const info = await within(firstValueFrom(whenConsumer(admin.nc, admin.jsm, p.names, isDrained)), 3_000, 'drained');
-    expect(info.delivered.consumer_seq).toBe(9); // 6 deliveries + the 3 redeliveries
+    const info = await within(firstValueFrom(whenChannel(admin.nc, admin.jsm, p.names, isDrained)), 3_000, 'drained');
+    expect(info.consumer.delivered.consumer_seq).toBe(9); // 6 deliveries + the 3 redeliveries
     await crashed.puller.stop();
     await survivor.puller.stop();
   });

@@ -20,6 +20,7 @@ describe('resolveNatsConfig', () => {
       publishTimeout: 5_000,
       pullExpires: 10_000,
       reconnectTimeWait: 250,
+      window: 256,
     });
   });
 
@@ -31,7 +32,8 @@ describe('resolveNatsConfig', () => {
     [{ maxAckPending: 0 }, 'maxAckPending'],
     [{ pullExpires: 500 }, 'pullExpires'],
     [{ retention: 'forever' as never }, 'retention'],
+    [{ window: 0 }, 'window'],
   ])('refuses %o naming the option', (config, name) => {
-    expect(() => resolveNatsConfig(config)).toThrow(expect.objectContaining({ code: 'EPROTO', message: expect.stringContaining(name) }));
+    expect(() => resolveNatsConfig(config)).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining(name) }));
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { channelNames } from '../../src/nats/channelNames.js';
+import { channelNames, controlStreamName } from '../../src/nats/channelNames.js';
 
 const VALID_TOKEN = /^[A-Za-z0-9_-]+$/;
 
@@ -12,7 +12,9 @@ describe('channelNames', () => {
       subject: 'netchan.ch.jobs',
       consumer: 'netchan',
       registry: 'netchan.reg.jobs',
+      control: 'netchan.ctl.jobs',
     });
+    expect(channelNames('netchan', 'ctl').stream).not.toBe(controlStreamName('netchan'));
     expect(channelNames('netchan', 'a.b *>/_é').stream).toBe('netchan_a_2Eb_20_2A_3E_2F_5F_C3_A9');
   });
 
@@ -27,14 +29,15 @@ describe('channelNames', () => {
           expect(n.subject.split('.')).toHaveLength(3);
         }
         if (a !== b) expect(na.stream).not.toBe(nb.stream);
+        expect(na.stream).not.toBe(controlStreamName('p')); // no channel can take the control stream's name
       }),
       { seed: 12, numRuns: 500 },
     );
   });
 
   it('refuses an empty name and a prefix NATS cannot hold', () => {
-    expect(() => channelNames('netchan', '')).toThrow(expect.objectContaining({ code: 'EPROTO' }));
-    expect(() => channelNames('net.chan', 'x')).toThrow(expect.objectContaining({ code: 'EPROTO', message: expect.stringContaining('net.chan') }));
-    expect(() => channelNames('a_b', 'x')).toThrow(expect.objectContaining({ code: 'EPROTO' }));
+    expect(() => channelNames('netchan', '')).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => channelNames('net.chan', 'x')).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('net.chan') }));
+    expect(() => channelNames('a_b', 'x')).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 });
