@@ -31,6 +31,11 @@ export interface CampaignConfig {
   readonly frames: number;
   /** ...or after this long, whichever comes first. */
   readonly durationMs: number;
+  /**
+   * Keep going past `durationMs` until this many connections have run (at most
+   * 4 × `durationMs`): on a loaded machine a short run would otherwise test too little. Defaults to 0.
+   */
+  readonly minConnections?: number;
   /** Connections at once. */
   readonly concurrency: number;
   readonly seed: number;
@@ -115,7 +120,9 @@ class Campaign {
   }
 
   private done(): boolean {
-    return this.stopping || this.framesSent >= this.config.frames || Date.now() - this.started >= this.config.durationMs;
+    const elapsed = Date.now() - this.started;
+    const enough = this.connections >= (this.config.minConnections ?? 0) || elapsed >= 4 * this.config.durationMs;
+    return this.stopping || this.framesSent >= this.config.frames || (elapsed >= this.config.durationMs && enough);
   }
 
   private report(): CampaignReport {

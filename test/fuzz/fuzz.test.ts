@@ -19,6 +19,7 @@ function config(direction: CampaignConfig['direction'], frames: number, duration
     direction,
     frames,
     durationMs,
+    minConnections: 8,
     concurrency: 3,
     seed: Number(process.env['FUZZ_SEED'] ?? 20261),
     plan: { limits: hostileLimits(), maxOps: 40, badShare: 0.2 },

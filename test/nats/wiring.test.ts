@@ -150,7 +150,7 @@ describe('rx-netchan/nats: an exported send channel', () => {
     await imp.until(() => imp.values.length === 2, 5_000, 'a1, b1');
     expect(imp.completed).toBe(false);
     await exA.close(); // A never completed: it is gone, B has completed
-    await imp.until(() => imp.completed, 5_000, 'completion once A is gone');
+    await imp.until(() => imp.completed, 15_000, 'completion once A is gone');
   });
 
   it("an error errors every import with the channel's code and message", async () => {
