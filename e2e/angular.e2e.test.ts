@@ -10,11 +10,11 @@ import { startAppServer, type AppServer } from './support/server.js';
 
 type Browser = Awaited<ReturnType<typeof launchChromium>>;
 
-/** Builds examples/angular if .ci/run (or you) has not: `npm ci && npm run build` there. */
+/** Builds examples/angular if .ci/run (or you) has not: `npm run example:angular` does it all. */
 function ensureAngularBuild(): void {
   if (existsSync(join(ANGULAR_DIST, 'index.html'))) return;
   if (!existsSync(join(ANGULAR_DIR, 'node_modules'))) {
-    throw new Error(`examples/angular is not installed: run \`npm run build && (cd examples/angular && npm ci && npm run build)\` first`);
+    throw new Error('examples/angular is not installed: run `npm run example:angular` first (it builds the library, refreshes the copy and builds the app)');
   }
   execFileSync('npm', ['run', 'build'], { cwd: ANGULAR_DIR, stdio: 'inherit', timeout: 170_000 });
 }
