@@ -4,7 +4,8 @@ import { drain } from '../operators/drain.js';
 import { sync } from '../operators/sync.js';
 import { ValueCodec } from '../protocol/codec.js';
 import { ByeReason } from '../protocol/frame.js';
-import { DEFAULT_MAX_BINDINGS, DEFAULT_MAX_WINDOW, DEFAULT_WINDOW } from '../protocol/limits.js';
+import { DEFAULT_MAX_BINDINGS, DEFAULT_MAX_WINDOW } from '../protocol/limits.js';
+import { AUTO_WINDOW } from '../session/AdaptiveWindow.js';
 import type { Connection } from '../transport/Connection.js';
 import { dialerFor, parseUrl } from '../transport/registry.js';
 import { Link, type LinkOwner, type LinkSettings } from '../link/Link.js';
@@ -439,8 +440,9 @@ export class Importer implements HasTrackable {
   }
 }
 
+/** The window asked for: `size`, or AUTO_WINDOW (adaptive) when the user left it unset. */
 function windowOf(size: number | undefined): number {
-  return Math.max(1, Math.floor(size ?? DEFAULT_WINDOW));
+  return size === undefined ? AUTO_WINDOW : Math.max(1, Math.floor(size));
 }
 
 function countOf(count: number | undefined): number {
