@@ -266,6 +266,9 @@ function metrics(sc, params, server, clients, tGo, extraCpuUs) {
   const ms = tLast - server.t0;
   const got = clients.reduce((a, c) => a + c.count, 0);
   const m = { rate: (got / ms) * 1000, ms, cpuPerValue: cpuTotal / got, lost: params.n - got };
+  // each side's share: the busier one bounds the rate when the two run in parallel
+  m.cpuProducer = server.cpuUs / got;
+  m.cpuConsumer = clients.reduce((a, c) => a + c.cpuUs, 0) / got;
   if (sc === 'S2') {
     m.mibps = (got * 64) / 1024 / (ms / 1000);
     m.serverPeakRss = mib(server.maxRss); // the producer's peak RSS (absolute): what holding the values costs
@@ -374,7 +377,7 @@ async function main() {
 function summary(m) {
   if (m.fail) return `FAILED: ${m.fail}`;
   if (m.p50 !== undefined) return `p50 ${m.p50.toFixed(0)} µs, p99 ${m.p99.toFixed(0)} µs`;
-  let s = `${Math.round(m.rate).toLocaleString('en-US')} values/s, ${m.cpuPerValue.toFixed(2)} µs CPU/value`;
+  let s = `${Math.round(m.rate).toLocaleString('en-US')} values/s, ${m.cpuPerValue.toFixed(2)} µs CPU/value (producer ${m.cpuProducer.toFixed(2)}, consumer ${m.cpuConsumer.toFixed(2)})`;
   if (m.serverRss !== undefined) s += `, ΔRSS ${m.serverRss.toFixed(1)}/${m.clientRss.toFixed(1)} MiB`;
   if (m.spread !== undefined) s += `, spread ±${m.spread.toFixed(1)} % [${m.counts.join(' ')}]`;
   if (m.lost) s += `, LOST ${m.lost}`;

@@ -45,6 +45,11 @@ export class FrameWriter {
     private readonly scheduler: SchedulerLike,
   ) {}
 
+  /** True on a real-time transport (one with flush(), in a runtime with an end of turn): TCP, TLS, WebSocket under Node. */
+  get realTime(): boolean {
+    return endOfTurn !== undefined && this.conn.flush !== undefined;
+  }
+
   /** DATA frame around an already-encoded value (a {@link BinPayload} gets its `bin` header here). */
   data(id: number, payload: Uint8Array): void {
     const n = payload.length;
@@ -141,8 +146,8 @@ export class FrameWriter {
     // they wait for the end of the turn, so that values sent later in this turn (an
     // echo's next request, say) carry them: one chunk, one write. The marble tests'
     // virtual transports have no flush() and see every batch at the end of its tick.
-    if (!now && endOfTurn !== undefined && this.conn.flush !== undefined) {
-      this.lazy ??= endOfTurn(this.flushLazy);
+    if (!now && this.realTime) {
+      this.lazy ??= endOfTurn!(this.flushLazy);
       return;
     }
     if (this.lazy !== null) {

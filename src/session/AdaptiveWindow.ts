@@ -30,30 +30,39 @@ const LAG_SLACK_MS = 8;
  * 4 GB/s; growing would only keep more values in memory (loopback, a LAN).
  */
 const MIN_GROW_ROUND_MS = 2;
+/** Most a slow-start round multiplies the window by. */
+const MAX_STEP = 8;
 /** Idle this long (or four fastest rounds, if longer) halves what the window grew by, once per period. */
 const IDLE_MS = 250;
 
 /**
  * The sender's side of an adaptive window (a binding whose `size` the user
- * left unset), after TCP's slow start and Cap'n Web's stream window, but
- * driven by acknowledgements only:
+ * left unset), after TCP's slow start and Cap'n Web's stream window, driven by
+ * acknowledgements only (no extra frames):
  *
  * - One value per round is timed from its write to the acknowledgement that
- *   covers it (like TCP's RTT timing); the fastest round seen is the base.
- *   Below a base of 2 ms the window never grows (it is not what limits).
- * - A round in which the window filled up (the sender was window-limited)
- *   and that came back promptly (close to the base: the receiver keeps up)
- *   grows the window: doubling per round at first (slow start), by a quarter
- *   of the start once a round has come back late.
- * - A late round (values waited at the receiver: a slow consumer, manual
- *   acknowledgements that lag) never grows it; a very late one shrinks it by a
- *   quarter, never below the start. A slow consumer therefore holds the
- *   sender exactly as a fixed window of the start's size does.
- * - Idle time halves the growth once per idle period.
+ *   covers it (TCP's RTT timing); the fastest round seen is the base. Below a
+ *   base of 2 ms the window never grows: it is not what limits there.
+ * - The window *pays* to grow when this side filled it early in the round
+ *   (window-limited: values were waiting for room) and the round came back
+ *   promptly (at most base × 3/2 + 4 ms: the receiver keeps up). Slow start
+ *   multiplies it by what this side could have filled in the round
+ *   (round ÷ time to fill), at least 2 and at most 8; once a round has lagged,
+ *   it grows by a quarter of the start (or an eighth of itself) per round.
+ * - A lagging round (over base × 2 + 8 ms although the window was full early:
+ *   values waited at the receiver, a slow consumer or manual acknowledgements
+ *   that lag) shrinks it by a quarter, never below the start; a round between
+ *   prompt and lagging holds it, and so does one that was long because this
+ *   side took most of it to fill the window. A slow consumer therefore never
+ *   makes it grow: it holds the sender exactly as a fixed window of the start's
+ *   size does.
+ * - Idle time halves what it grew by, once per idle period (250 ms, or four
+ *   base rounds if longer), and slow start begins again.
  *
- * The window never goes below `start` nor above `max`; the caller adds the
- * byte bounds. Time is the endpoint scheduler's, so marble tests see it in
- * virtual time. Allocation-free; one timing per round.
+ * The window stays within [start, max]; the caller adds the byte bounds (8 MiB
+ * per binding, {@link CONNECTION_INFLIGHT_BYTES} per connection). Time is the
+ * endpoint scheduler's, so marble tests see it in virtual time. Allocation-free;
+ * two clock readings per round.
  */
 export class AdaptiveWindow {
   /** The window now, in values. */
@@ -64,8 +73,10 @@ export class AdaptiveWindow {
   private probeAt = 0;
   /** Fastest round seen, ms. */
   private base = Infinity;
-  /** The window filled up during this round. */
-  private limited = false;
+  /** Rounds timed so far (the first one sets the base only). */
+  private rounds = 0;
+  /** The window filled up during this round, and how long into it (ms; -1: it did not). */
+  private filledAfter = -1;
   private lastActive = -Infinity;
 
   /** Largest window now: `cap`, or less if the receiver announced less (see {@link limitTo}). */
@@ -86,7 +97,7 @@ export class AdaptiveWindow {
     if (this.size > this.max) this.size = this.max;
   }
 
-  /** Value `seq` was written; `unacked` values are in flight with it. Reads the clock once per round. */
+  /** Value `seq` was written; `unacked` values are in flight with it. Reads the clock at most twice per round. */
   sent(seq: number, unacked: number, clock: { now(): number }): void {
     if (this.probe === 0) {
       const now = clock.now();
@@ -95,7 +106,7 @@ export class AdaptiveWindow {
       this.probe = seq;
       this.probeAt = now;
     }
-    if (unacked >= this.size) this.limited = true;
+    if (unacked >= this.size && this.filledAfter < 0) this.filledAfter = clock.now() - this.probeAt;
   }
 
   /**
@@ -108,16 +119,29 @@ export class AdaptiveWindow {
     const round = now - this.probeAt;
     this.probe = 0;
     if (round < this.base) this.base = round;
-    const limited = this.limited;
-    this.limited = false;
+    // The first round times the first value, which the receiver acknowledges at once: a clean
+    // round trip, but blind to a queue at the receiver. Only later rounds can show one.
+    if (this.rounds++ === 0) {
+      this.filledAfter = -1;
+      return false;
+    }
+    const filled = this.filledAfter;
+    this.filledAfter = -1;
     const base = this.base;
     if (round <= base + base / 2 + PROMPT_SLACK_MS) {
-      if (!limited || !room || this.size >= this.max || base < MIN_GROW_ROUND_MS) return false;
-      this.size = Math.min(this.max, this.slowStart ? this.size * 2 : this.size + Math.max(this.start >> 2, this.size >> 3, 1));
+      if (filled < 0 || !room || this.size >= this.max || base < MIN_GROW_ROUND_MS) return false;
+      // Slow start: the window the sender filled in `filled` ms it could fill `round / filled`
+      // times per round; grow by that, at least doubling, at most 8 times per round.
+      const grown = this.slowStart
+        ? this.size * Math.min(MAX_STEP, Math.max(2, round / Math.max(1, filled)))
+        : this.size + Math.max(this.start >> 2, this.size >> 3, 1);
+      this.size = Math.min(this.max, Math.floor(grown));
       return true;
     }
-    // Between prompt and lagging: hold. Lagging: values wait at the receiver; give some window back.
-    if (round > 2 * base + LAG_SLACK_MS) {
+    // Lagging (the window was full early in the round, yet the acknowledgements came late):
+    // values wait at the receiver; give some window back. A round that was long because this
+    // side took most of it to fill the window says nothing about the receiver: hold, as between.
+    if (round > 2 * base + LAG_SLACK_MS && filled >= 0 && filled <= round / 2) {
       this.slowStart = false;
       this.size = Math.max(this.start, this.size - (this.size >> 2));
     }
@@ -127,8 +151,9 @@ export class AdaptiveWindow {
   /** The link changed (a resume): the round in progress no longer measures anything, nor does the old base. */
   reset(): void {
     this.probe = 0;
-    this.limited = false;
+    this.filledAfter = -1;
     this.base = Infinity;
+    this.rounds = 0;
   }
 
   private get idlePeriod(): number {

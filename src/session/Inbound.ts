@@ -37,6 +37,8 @@ export class Inbound implements RecvLane {
   private unackedBytes = 0;
   /** Acknowledge mid-tick once this many are ready (half the window, at least 32). */
   readonly earlyAckAt: number;
+  /** The sender may grow the window from `start` up to `window`. */
+  readonly adaptive: boolean;
   /** In the session's queue of acknowledgements to write. */
   ackQueued = false;
 
@@ -53,6 +55,7 @@ export class Inbound implements RecvLane {
     start = window,
   ) {
     this.earlyAckAt = Math.max(32, Math.min(window, start) >> 1);
+    this.adaptive = window > start;
     this.endAt = limit;
   }
 

@@ -33,6 +33,8 @@ export interface SessionHost {
 export interface FrameSink {
   data(id: number, payload: Uint8Array): void;
   ack(id: number, seq: number): void;
+  /** True on a real-time transport (TCP, TLS, WebSocket), false on the virtual ones of marble tests. */
+  readonly realTime: boolean;
   control(frame: readonly unknown[]): void;
   /** Makes sure a flush happens at the end of this tick. */
   schedule(): void;
@@ -306,7 +308,11 @@ export class Session {
     // Pipelining: once half a large window is ready to acknowledge in the middle of
     // a big read, return that credit now so the sender refills while we work on
     // the rest, instead of the two sides taking turns.
-    if (inb.ackable - inb.acked >= inb.earlyAckAt && !link.congested) {
+    // An adaptive window's first acknowledgement leaves at once too (real transports only:
+    // marble timing is unchanged): it gives the sender a round trip free of whatever
+    // queue builds up at this receiver later, to tell a slow consumer from a long link.
+    const first = inb.acked === 0 && inb.adaptive && link.writer.realTime;
+    if ((first || inb.ackable - inb.acked >= inb.earlyAckAt) && !link.congested) {
       const n = inb.takeAck();
       if (n > 0) link.writer.ack(inb.id, n);
       link.writer.flush();
