@@ -249,7 +249,8 @@ async function runOne(system, scenarioId, env) {
     return { fail: String(err?.message ?? err).split('\n')[0] };
   } finally {
     await Promise.all(procs.map((p) => p.end(env.execArgv ? 5000 : 500)));
-    await proxy?.close();
+    // (bounded: a proxy that does not let go must not hold the run)
+    if (proxy) await Promise.race([proxy.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 }
 let runCounter = 0;
@@ -385,3 +386,4 @@ function summary(m) {
 }
 
 await main();
+process.exit(0); // nothing of the run may keep the orchestrator alive (the in-process latency proxy included)

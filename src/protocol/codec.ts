@@ -159,13 +159,13 @@ export class ValueCodec {
   decode(bytes: Uint8Array, channel: string, session: unknown = null): unknown {
     // A value that never left the process (a local channel pair): its receiver gets its own copy.
     if (bytes instanceof BinPayload) return new Uint8Array(bytes);
-    const what = `channel "${channel}": `;
-    const copy = this.check(bytes, what) && pins(bytes);
+    // (The channel's name goes into a message only on failure: no string built per value.)
+    const copy = this.check(bytes, channel) && pins(bytes);
     this.extensionCodec.decodingFor = session;
     try {
       return this.decoder.decode(copy ? bytes.slice() : bytes);
     } catch (e) {
-      throw new NetchanError((e as { code?: unknown }).code === 'ETOOBIG' ? 'ETOOBIG' : 'EPROTO', `${what}malformed value: ${(e as Error).message}`, { cause: e });
+      throw new NetchanError((e as { code?: unknown }).code === 'ETOOBIG' ? 'ETOOBIG' : 'EPROTO', `channel "${channel}": malformed value: ${(e as Error).message}`, { cause: e });
     } finally {
       this.extensionCodec.decodingFor = null;
     }
@@ -188,7 +188,7 @@ export class ValueCodec {
    * @throws NetchanError `'EPROTO'` on invalid input, `'ETOOBIG'` over `maxDepth` or `maxElements`.
    */
   decodeControl(bytes: Uint8Array): unknown {
-    const copy = this.check(bytes, '') && pins(bytes);
+    const copy = this.check(bytes, null) && pins(bytes);
     try {
       return this.controlDecoder.decode(copy ? bytes.slice() : bytes);
     } catch (e) {
@@ -205,16 +205,16 @@ export class ValueCodec {
   }
 
   /** scan() with the codec's limits and a message naming what was decoded; true if it holds bin/ext. Sets the budget nested values share. */
-  private check(bytes: Uint8Array, what: string): boolean {
+  private check(bytes: Uint8Array, channel: string | null): boolean {
     try {
       const found = scan(bytes, this.limits);
       this.context.startValue(this.limits.maxElements - found.elements);
       return found.binary;
     } catch (e) {
       const err = e as NetchanError;
-      const kind = what === '' ? 'frame' : 'value';
+      const kind = channel === null ? 'frame' : 'value';
       const detail = err.code === 'ETOOBIG' ? `${kind} over the decoding limits: ${err.message}` : `malformed ${kind}: ${err.message}`;
-      throw new NetchanError(err.code, what + detail);
+      throw new NetchanError(err.code, (channel === null ? '' : `channel "${channel}": `) + detail);
     }
   }
 }

@@ -30,8 +30,8 @@ const LAG_SLACK_MS = 8;
  * 4 GB/s; growing would only keep more values in memory (loopback, a LAN).
  */
 const MIN_GROW_ROUND_MS = 2;
-/** Most a slow-start round multiplies the window by. */
-const MAX_STEP = 8;
+/** Most a slow-start round multiplies the window by (from the start, 32 × 1,024 is half the cap). */
+const MAX_STEP = 32;
 /** Idle this long (or four fastest rounds, if longer) halves what the window grew by, once per period. */
 const IDLE_MS = 250;
 
@@ -47,7 +47,9 @@ const IDLE_MS = 250;
  *   (window-limited: values were waiting for room) and the round came back
  *   promptly (at most base × 3/2 + 4 ms: the receiver keeps up). Slow start
  *   multiplies it by what this side could have filled in the round
- *   (round ÷ time to fill), at least 2 and at most 8; once a round has lagged,
+ *   (round ÷ time to fill) or twice what the receiver could take
+ *   (2 × base ÷ (round − base): its share of the round), whichever is smaller,
+ *   at least 2 and at most 32; once a round has lagged,
  *   it grows by a quarter of the start (or an eighth of itself) per round.
  * - A lagging round (over base × 2 + 8 ms although the window was full early:
  *   values waited at the receiver, a slow consumer or manual acknowledgements
@@ -131,9 +133,13 @@ export class AdaptiveWindow {
     if (round <= base + base / 2 + PROMPT_SLACK_MS) {
       if (filled < 0 || !room || this.size >= this.max || base < MIN_GROW_ROUND_MS) return false;
       // Slow start: the window the sender filled in `filled` ms it could fill `round / filled`
-      // times per round; grow by that, at least doubling, at most 8 times per round.
+      // times per round. The time the round took over the base is the receiver's work on
+      // the window: it can take about `base / (round - base)` windows per base round, twice
+      // that is plenty. Grow by the smaller, at least doubling, at most 32 times per round.
+      const sender = round / Math.max(1, filled);
+      const receiver = round > base ? (2 * base) / (round - base) : MAX_STEP;
       const grown = this.slowStart
-        ? this.size * Math.min(MAX_STEP, Math.max(2, round / Math.max(1, filled)))
+        ? this.size * Math.min(MAX_STEP, Math.max(2, Math.min(sender, receiver)))
         : this.size + Math.max(this.start >> 2, this.size >> 3, 1);
       this.size = Math.min(this.max, Math.floor(grown));
       return true;
