@@ -378,7 +378,8 @@ async function main() {
 function summary(m) {
   if (m.fail) return `FAILED: ${m.fail}`;
   if (m.p50 !== undefined) return `p50 ${m.p50.toFixed(0)} µs, p99 ${m.p99.toFixed(0)} µs`;
-  let s = `${Math.round(m.rate).toLocaleString('en-US')} values/s, ${m.cpuPerValue.toFixed(2)} µs CPU/value (producer ${m.cpuProducer.toFixed(2)}, consumer ${m.cpuConsumer.toFixed(2)})`;
+  let s = `${Math.round(m.rate).toLocaleString('en-US')} values/s, ${m.cpuPerValue.toFixed(2)} µs CPU/value`;
+  if (m.cpuProducer !== undefined) s += ` (producer ${m.cpuProducer.toFixed(2)}, consumer ${m.cpuConsumer.toFixed(2)})`;
   if (m.serverRss !== undefined) s += `, ΔRSS ${m.serverRss.toFixed(1)}/${m.clientRss.toFixed(1)} MiB`;
   if (m.spread !== undefined) s += `, spread ±${m.spread.toFixed(1)} % [${m.counts.join(' ')}]`;
   if (m.lost) s += `, LOST ${m.lost}`;

@@ -51,6 +51,20 @@ describe('adaptive window', () => {
     });
   });
 
+  it('two receivers sharing a channel keep their windows at the start: a work queue stays fair (1,024 each per round trip)', () => {
+    testScheduler.run(({ expectObservable }) => {
+      const net = virtualNetwork({ latency: 10 });
+      const other = net.connect();
+      const jobs = exportChannel<number>(net.exporter, 'jobs', 'send', { queueLimit: Infinity });
+      for (let i = 0; i < 10_000; i++) jobs.next(i);
+      const a = arrivals(importChannel<number>(net.importer, 'jobs', 'recv'));
+      const b = arrivals(importChannel<number>(other, 'jobs', 'recv'));
+      // Each gets a full window per round trip; the last round splits what is left.
+      expectObservable(a).toBe('20ms w 19ms w 19ms w 19ms w 19ms x', { w: 1024, x: 1024 });
+      expectObservable(b).toBe('20ms w 19ms w 19ms w 19ms w 19ms x', { w: 1024, x: 784 });
+    });
+  });
+
   it('a slow consumer (manual acknowledgements, 1 per ms) never makes it grow: at most 1,024 values are ever held unacknowledged', () => {
     testScheduler.run(({ expectObservable, hot }) => {
       const { exporter, importer } = virtualNetwork({ latency: 10 });

@@ -20,8 +20,8 @@ export const ADAPTIVE_MAX = DEFAULT_MAX_WINDOW;
  */
 export const CONNECTION_INFLIGHT_BYTES = 32 * 1024 * 1024;
 
-/** An acknowledgement round counts as prompt when it took at most base × 3/2 + 4 ms (base: the fastest round). */
-const PROMPT_SLACK_MS = 4;
+/** An acknowledgement round counts as prompt when it took at most base × 5/4 + 2 ms (base: the fastest round). */
+const PROMPT_SLACK_MS = 2;
 /** A round slower than base × 2 + 8 ms shows values queueing at the receiver: the window shrinks back. */
 const LAG_SLACK_MS = 8;
 /**
@@ -44,8 +44,10 @@ const IDLE_MS = 250;
  *   covers it (TCP's RTT timing); the fastest round seen is the base. Below a
  *   base of 2 ms the window never grows: it is not what limits there.
  * - The window *pays* to grow when this side filled it early in the round
- *   (window-limited: values were waiting for room) and the round came back
- *   promptly (at most base × 3/2 + 4 ms: the receiver keeps up). Slow start
+ *   and values still wait in the channel's queue (window-limited: they had no
+ *   room; the caller says so, and keeps a shared channel's windows at their
+ *   start: see {@link share}) and the round came back
+ *   promptly (at most base × 5/4 + 2 ms: the receiver keeps up). Slow start
  *   multiplies it by what this side could have filled in the round
  *   (round ÷ time to fill) or twice what the receiver could take
  *   (2 × base ÷ (round − base): its share of the round), whichever is smaller,
@@ -112,8 +114,9 @@ export class AdaptiveWindow {
   }
 
   /**
-   * Values up to `seq` were acknowledged at `now`. `room`: the connection's
-   * byte budget allows growing. Returns true when the window grew.
+   * Values up to `seq` were acknowledged at `now`. `room`: growing may pay
+   * (values wait in the channel's queue for window, and the connection's byte
+   * budget allows more in flight). Returns true when the window grew.
    */
   acked(seq: number, now: number, room: boolean): boolean {
     this.lastActive = now;
@@ -130,7 +133,7 @@ export class AdaptiveWindow {
     const filled = this.filledAfter;
     this.filledAfter = -1;
     const base = this.base;
-    if (round <= base + base / 2 + PROMPT_SLACK_MS) {
+    if (round <= base + base / 4 + PROMPT_SLACK_MS) {
       if (filled < 0 || !room || this.size >= this.max || base < MIN_GROW_ROUND_MS) return false;
       // Slow start: the window the sender filled in `filled` ms it could fill `round / filled`
       // times per round. The time the round took over the base is the receiver's work on
@@ -152,6 +155,12 @@ export class AdaptiveWindow {
       this.size = Math.max(this.start, this.size - (this.size >> 2));
     }
     return false;
+  }
+
+  /** The binding shares its channel with other receivers: back to the start, as theirs (a work queue stays fair). */
+  share(): void {
+    this.size = this.start;
+    this.slowStart = true;
   }
 
   /** The link changed (a resume): the round in progress no longer measures anything, nor does the old base. */

@@ -57,6 +57,24 @@ export class Outbound implements SendLane {
     return Math.min(window - unacked, this.limit - this.sent);
   }
 
+  /**
+   * What the channel's queue says about growing this window: `'pays'` when
+   * values wait in it (no binding had window for them) and this is its only
+   * receiver; `'shared'` when several receivers take from it (a work queue: a
+   * window that grew would take values from the others, so windows stay at
+   * their start); else `'idle'`. Read from a Dispatcher (or a channel holding
+   * one); an owner that cannot say counts as a sole receiver with values
+   * waiting. (Hooks for the seam: `SendLaneOwner.queued` and `.receivers`.)
+   */
+  private get queue(): 'pays' | 'shared' | 'idle' {
+    type Q = { queued: number; receivers: number };
+    const o = this.owner as Partial<Q & { dispatcher: Q }>;
+    const d = o.queued !== undefined ? (o as Q) : o.dispatcher;
+    if (d === undefined) return 'pays';
+    if (d.receivers > 1) return 'shared';
+    return d.queued > 0 ? 'pays' : 'idle';
+  }
+
   get unacked(): number {
     return this.sent - this.acked;
   }
@@ -92,7 +110,9 @@ export class Outbound implements SendLane {
     const a = this.adaptive;
     if (a !== null) {
       a.limitTo(this.session.peerMaxWindow);
-      a.acked(seq, this.session.now(), this.session.inflightBytes < CONNECTION_INFLIGHT_BYTES);
+      const queue = this.queue;
+      if (queue === 'shared') a.share();
+      a.acked(seq, this.session.now(), queue === 'pays' && this.session.inflightBytes < CONNECTION_INFLIGHT_BYTES);
     }
     return true;
   }
