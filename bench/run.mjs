@@ -386,5 +386,17 @@ function summary(m) {
   return s;
 }
 
-await main();
+/** BENCH_RENDER=RESULTS.json: write RESULTS.md and the chart again from a saved run (after the report changed). */
+function renderOnly(file) {
+  const { meta, med, notes } = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const ids = Object.keys(med);
+  const sys = SYSTEMS.filter((s) => ids.includes(s.id));
+  const scs = Object.keys(meta.scenarios);
+  const md = renderMarkdown({ meta, systems: sys, scenarios: scs, med, notes, svgName: 'results.svg' });
+  fs.writeFileSync(path.join(OUT_DIR, 'RESULTS.md'), md);
+  fs.writeFileSync(path.join(OUT_DIR, 'results.svg'), renderSvg({ systems: sys, med, meta }));
+}
+
+if (process.env.BENCH_RENDER) renderOnly(process.env.BENCH_RENDER);
+else await main();
 process.exit(0); // nothing of the run may keep the orchestrator alive (the in-process latency proxy included)
