@@ -5,11 +5,13 @@
 //
 // Env: BENCH_QUICK=1 (small smoke run), BENCH_REPS=n (S1–S3, default 5),
 //      BENCH_S4_REPS / BENCH_S5_REPS (default 1), BENCH_SYSTEMS=raw,rx-tcp,…,
-//      BENCH_SCENARIOS=S1,S3,…, BENCH_LIB_DIR=path to a built dist/ (default ../dist),
+//      BENCH_SCENARIOS=S1,S3,S1@20ms,…, BENCH_LIB_DIR=path to a built dist/ (default ../dist),
+//      BENCH_LINK_RATE=bytes/s of the latency link (default 125,000,000: 1 Gbit/s),
 //      BENCH_OUT=dir for RESULTS.md/results.svg (default bench/; a quick run writes
 //      RESULTS.quick.md unless BENCH_OUT is set), BENCH_CPU_PROF_DIR=dir (run every
 //      process under node --cpu-prof; see profile.mjs), BENCH_TIMEOUT_MS.
 import { fork, spawn, execFileSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import fs from 'node:fs';
 import os from 'node:os';
 import net from 'node:net';
@@ -35,6 +37,17 @@ export const SCENARIOS = {
   S5in: { clients: 8, params: { n: QUICK ? 20_000 : 200_000, clients: 8 }, what: '8 importers → 1 exported recv channel' },
 };
 SCENARIOS.S5in.params.perClient = SCENARIOS.S5in.params.n / 8;
+// S1 and S2 again through a FaultProxy (in this process) that adds half the round
+// trip each way and caps the bandwidth: a real network instead of loopback. Only
+// the systems without a small fixed credit window run them (credit 64 or
+// request-n 64 would take a minute per run at 64 values per round trip).
+export const LINK_RATE = Number(process.env.BENCH_LINK_RATE ?? 125_000_000);
+export const LINK_SYSTEMS = ['raw', 'rx-tcp', 'rx-ws', 'ws'];
+for (const rtt of [20, 50]) {
+  SCENARIOS[`S1@${rtt}ms`] = { ...SCENARIOS.S1, base: 'S1', rttMs: rtt, what: `S1 through a ${rtt} ms round trip` };
+  SCENARIOS[`S2@${rtt}ms`] = { ...SCENARIOS.S2, base: 'S2', rttMs: rtt, what: `S2 through a ${rtt} ms round trip` };
+}
+const baseOf = (sc) => SCENARIOS[sc].base ?? sc;
 
 export const SYSTEMS = [
   { id: 'raw', label: 'raw TCP, no acks (the limit)', module: 'raw', params: { credit: 0 } },
@@ -174,8 +187,9 @@ function withTimeout(p, ms, what) {
 async function runOne(system, scenarioId, env) {
   const sc = SCENARIOS[scenarioId];
   const params = { ...sc.params, ...system.params, natsUrl: env.natsUrl, subject: `bench.${process.pid}.${runCounter++}` };
-  const base = { system: system.module, scenario: scenarioId, params, timeoutMs, skippable: !!system.skippable };
+  const base = { system: system.module, scenario: baseOf(scenarioId), params, timeoutMs, skippable: !!system.skippable };
   const procs = [];
+  let proxy = null;
   const execArgv = env.execArgv ?? [];
   const natsCpu0 = system.needsNats ? procCpuUs(env.natsPid) : 0;
   try {
@@ -186,9 +200,16 @@ async function runOne(system, scenarioId, env) {
         const r = await server.wait(['ready', 'skip', 'fail']);
         if (r.type === 'skip') return { skip: r.note };
         if (r.type !== 'ready') throw new Error(`server: ${r.error ?? 'exited'}`);
+        let url = r.url;
+        if (sc.rttMs) {
+          proxy = await env.startLink(r.url, sc.rttMs);
+          const u = new URL(r.url);
+          u.host = `127.0.0.1:${proxy.port}`;
+          url = u.href;
+        }
         const clients = [];
         for (let k = 0; k < sc.clients; k++) {
-          const c = startProc({ ...base, role: 'client', url: r.url, index: k }, env.procEnv, execArgv);
+          const c = startProc({ ...base, role: 'client', url, index: k }, env.procEnv, execArgv);
           procs.push(c);
           clients.push(c);
         }
@@ -219,7 +240,7 @@ async function runOne(system, scenarioId, env) {
           results.push(m.result);
         }
         const natsCpu = system.needsNats ? procCpuUs(env.natsPid) - natsCpu0 : 0;
-        return metrics(scenarioId, params, results[0], results.slice(1), tGo, natsCpu);
+        return metrics(baseOf(scenarioId), params, results[0], results.slice(1), tGo, natsCpu);
       })(),
       timeoutMs + 10_000,
       `${system.id} ${scenarioId}`,
@@ -228,6 +249,8 @@ async function runOne(system, scenarioId, env) {
     return { fail: String(err?.message ?? err).split('\n')[0] };
   } finally {
     await Promise.all(procs.map((p) => p.end(env.execArgv ? 5000 : 500)));
+    // (bounded: a proxy that does not let go must not hold the run)
+    if (proxy) await Promise.race([proxy.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 }
 let runCounter = 0;
@@ -244,7 +267,13 @@ function metrics(sc, params, server, clients, tGo, extraCpuUs) {
   const ms = tLast - server.t0;
   const got = clients.reduce((a, c) => a + c.count, 0);
   const m = { rate: (got / ms) * 1000, ms, cpuPerValue: cpuTotal / got, lost: params.n - got };
-  if (sc === 'S2') m.mibps = (got * 64) / 1024 / (ms / 1000);
+  // each side's share: the busier one bounds the rate when the two run in parallel
+  m.cpuProducer = server.cpuUs / got;
+  m.cpuConsumer = clients.reduce((a, c) => a + c.cpuUs, 0) / got;
+  if (sc === 'S2') {
+    m.mibps = (got * 64) / 1024 / (ms / 1000);
+    m.serverPeakRss = mib(server.maxRss); // the producer's peak RSS (absolute): what holding the values costs
+  }
   if (sc === 'S4') {
     m.serverRss = mib(server.maxRss - server.rssIdle);
     m.clientRss = mib(Math.max(...clients.map((c) => c.maxRss - c.rssIdle)));
@@ -262,7 +291,13 @@ async function main() {
   const started = Date.now();
   const lib = snapshotLib();
   const nats = systems.some((s) => s.needsNats) ? await startNats() : { note: 'not selected' };
-  const env = { procEnv: { BENCH_LIB_DIR: lib.dir }, natsUrl: nats.url, natsPid: nats.child?.pid };
+  const { FaultProxy } = await import(pathToFileURL(path.join(lib.dir, 'node.js')).href);
+  const startLink = (url, rttMs) =>
+    FaultProxy.start(url, {
+      toxics: { latency: { latency: rttMs / 2 }, bandwidth: { rate: LINK_RATE } },
+      highWaterMark: 64 * 1024 * 1024, // a deep pipe: the bandwidth-delay product must fit
+    });
+  const env = { procEnv: { BENCH_LIB_DIR: lib.dir }, natsUrl: nats.url, natsPid: nats.child?.pid, startLink };
   if (process.env.BENCH_CPU_PROF_DIR) env.execArgv = ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`];
   const cleanup = () => {
     nats.child?.kill('SIGTERM');
@@ -280,7 +315,8 @@ async function main() {
     for (let rep = 0; rep < maxReps; rep++) {
       for (const sc of scenarios) {
         if (rep >= repsOf(sc)) continue;
-        const order = systems.map((_, i) => systems[(i + rep) % systems.length]);
+        const here = SCENARIOS[sc].rttMs ? systems.filter((s) => LINK_SYSTEMS.includes(s.id)) : systems;
+        const order = here.map((_, i) => here[(i + rep) % here.length]);
         for (const s of order) {
           if (notes[s.id] && (runs[s.id].skipped || (s.needsNats && !nats.url))) continue;
           const t = Date.now();
@@ -311,7 +347,7 @@ async function main() {
       med[s.id][sc].reps = list.length;
       if (sc === 'S5out') med[s.id][sc].counts = list[0].counts;
       // ratio to the raw limit: per rep (raw ran in the same rep, under the same load), then the median
-      const key = sc === 'S3' ? 'p50' : 'rate';
+      const key = baseOf(sc) === 'S3' ? 'p50' : 'rate';
       const rawList = runs.raw?.[sc] ?? [];
       const all = runs[s.id][sc] ?? [];
       med[s.id][sc].ratio = median(all.map((m, i) => (!m.fail && rawList[i] && !rawList[i].fail ? m[key] / rawList[i][key] : NaN)));
@@ -331,6 +367,7 @@ async function main() {
     lib: libInfo,
     scenarios: Object.fromEntries(scenarios.map((k) => [k, SCENARIOS[k]])),
   };
+  meta.linkRate = LINK_RATE;
   const md = renderMarkdown({ meta, systems, scenarios, med, notes, svgName: `${RESULTS_NAME === 'RESULTS' ? 'results' : 'results.quick'}.svg` });
   console.log(md);
   fs.writeFileSync(path.join(OUT_DIR, `${RESULTS_NAME}.md`), md);
@@ -342,10 +379,24 @@ function summary(m) {
   if (m.fail) return `FAILED: ${m.fail}`;
   if (m.p50 !== undefined) return `p50 ${m.p50.toFixed(0)} µs, p99 ${m.p99.toFixed(0)} µs`;
   let s = `${Math.round(m.rate).toLocaleString('en-US')} values/s, ${m.cpuPerValue.toFixed(2)} µs CPU/value`;
+  if (m.cpuProducer !== undefined) s += ` (producer ${m.cpuProducer.toFixed(2)}, consumer ${m.cpuConsumer.toFixed(2)})`;
   if (m.serverRss !== undefined) s += `, ΔRSS ${m.serverRss.toFixed(1)}/${m.clientRss.toFixed(1)} MiB`;
   if (m.spread !== undefined) s += `, spread ±${m.spread.toFixed(1)} % [${m.counts.join(' ')}]`;
   if (m.lost) s += `, LOST ${m.lost}`;
   return s;
 }
 
-await main();
+/** BENCH_RENDER=RESULTS.json: write RESULTS.md and the chart again from a saved run (after the report changed). */
+function renderOnly(file) {
+  const { meta, med, notes } = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const ids = Object.keys(med);
+  const sys = SYSTEMS.filter((s) => ids.includes(s.id));
+  const scs = Object.keys(meta.scenarios);
+  const md = renderMarkdown({ meta, systems: sys, scenarios: scs, med, notes, svgName: 'results.svg' });
+  fs.writeFileSync(path.join(OUT_DIR, 'RESULTS.md'), md);
+  fs.writeFileSync(path.join(OUT_DIR, 'results.svg'), renderSvg({ systems: sys, med, meta }));
+}
+
+if (process.env.BENCH_RENDER) renderOnly(process.env.BENCH_RENDER);
+else await main();
+process.exit(0); // nothing of the run may keep the orchestrator alive (the in-process latency proxy included)

@@ -164,6 +164,7 @@ const cases: Case[] = [
       ['an OPEN whose count is -2', [T.Open, 3, 'sink', 1, 4, -2], /count must be an unsigned integer, got -2/],
       ['an OPEN whose id is past 2^53', [T.Open, 2 ** 60, 'sink', 1, 4, -1], /id must be an unsigned integer/],
       ['an OPEN whose direction is 7', [T.Open, 3, 'sink', 7, 4, -1], /dir must be 0 or 1/],
+      ['an OPEN whose adaptive max is a float', [T.Open, 3, 'sink', 1, 4, -1, 9.5], /max must be an unsigned integer, got 9.5/],
       ['an END whose total is a string', [T.End, 1, 'ten'], /total must be an unsigned integer, got the string "ten"/],
       ['a CANCEL whose ack is negative', [T.Cancel, 1, -1], /acked must be an unsigned integer, got -1/],
       ['an ERROR whose count is Infinity', [T.Error, 1, 'EPROTO', 'x', Number.POSITIVE_INFINITY], /n must be an unsigned integer, got Infinity/],
@@ -184,6 +185,14 @@ const cases: Case[] = [
     act: (p) => p.hello(2, { maxFrameBytes: Number.NaN }),
   },
   {
+    name: 'a HELLO whose maxWindow is negative',
+    code: 'EPROTO',
+    message: /maxWindow must be an unsigned integer, got -1/,
+    visible: true,
+    bind: false,
+    act: (p) => p.hello(2, { maxWindow: -1 }),
+  },
+  {
     name: 'a 16 MiB length prefix before the handshake: refused from the header, nothing reserved',
     code: 'ETOOBIG',
     message: /16777216 bytes > maxFrameBytes \(4096\)/,
@@ -201,6 +210,17 @@ const cases: Case[] = [
       p.send([T.Open, 3, 'sink', 1, 2, -1]);
       // Three values into a window of two, all before any ACK could come back.
       p.sendRaw(Buffer.concat([frameBytes([T.Data, 3, 'a']), frameBytes([T.Data, 3, 'b']), frameBytes([T.Data, 3, 'c'])]));
+    },
+  },
+  {
+    name: "sending past an adaptive window's cap (OPEN size 2, max 3: a third value is allowed, a fourth is not)",
+    code: 'EPROTO',
+    message: /channel "sink": peer sent past the window of 3/,
+    visible: true,
+    bind: true,
+    act: (p) => {
+      p.send([T.Open, 3, 'sink', 1, 2, -1, 3]);
+      p.sendRaw(Buffer.concat(['a', 'b', 'c', 'd'].map((v) => frameBytes([T.Data, 3, v]))));
     },
   },
 ];
@@ -525,6 +545,9 @@ describe('refusals that end only a binding, or only the refused importer', () =>
     const peer = await RawPeer.connect(url);
     try {
       peer.hello();
+      // Its HELLO announces the maxWindow it enforces, so adaptive windows grow no further.
+      const hello = await peer.frame((f) => f[0] === T.Hello);
+      expect(hello[2]).toMatchObject({ maxWindow: 8 });
       peer.send([T.Open, 1, 'jobs', 0, 9, -1]); // window 9 > maxWindow 8
       const e1 = await peer.frame((f) => f[0] === T.Error && f[1] === 1);
       expect(e1[2]).toBe('EPROTO');

@@ -46,6 +46,10 @@ export interface SendLane {
 export interface SendLaneOwner {
   /** Counters the session bumps as this owner's values go out and are acknowledged (metrics); optional. */
   readonly meter?: ChannelMeter;
+  /** Values waiting in the channel's queue for window (an adaptive window grows only while some wait); optional: unknown counts as some. */
+  readonly queued?: number;
+  /** Lanes taking from the channel's queue now (several: adaptive windows stay at their start, so a work queue stays fair); optional: 1. */
+  readonly receivers?: number;
   onAck(lane: SendLane): void;
   onWritable(lane: SendLane): void;
   /**

@@ -72,6 +72,12 @@ export class SendChannel<T> extends Subject<T> implements HasTrackable {
     const d = this.dispatcher;
     return (this.owner ??= {
       meter: this.meter,
+      get queued() {
+        return d.queued;
+      },
+      get receivers() {
+        return d.receivers;
+      },
       onAck: (lane) => d.onAck(lane),
       onWritable: (lane) => d.onWritable(lane),
       onLost: (lane) => d.onLost(lane),

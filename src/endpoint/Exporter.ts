@@ -143,7 +143,8 @@ export class Exporter implements HasTrackable {
   private readonly retired = new Set<SendChannel<unknown>>();
 
   constructor(private readonly config: ExporterConfig = {}) {
-    this.settings = linkSettings(config);
+    // Its HELLO announces the same maxWindow it enforces on OPENs.
+    this.settings = { ...linkSettings(config), maxWindow: config.maxWindow ?? DEFAULT_MAX_WINDOW };
     this.codec = new ValueCodec(codecConfig(config));
     this.budget = heldBudget(config);
     this.ends = new EndTable(this.codec, this.budget);

@@ -13,7 +13,7 @@ import { NetchanError } from '../errors/NetchanError.js';
 import { drain } from '../operators/drain.js';
 import { sync } from '../operators/sync.js';
 import { ValueCodec } from '../protocol/codec.js';
-import { DEFAULT_WINDOW } from '../protocol/limits.js';
+import { AUTO_WINDOW } from '../session/AdaptiveWindow.js';
 import type { Connection } from '../transport/Connection.js';
 import { dialerFor, parseUrl } from '../transport/registry.js';
 import { Signal } from '../util/Signal.js';
@@ -397,8 +397,9 @@ export class Importer implements HasTrackable {
   }
 }
 
+/** The window asked for: `size`, or AUTO_WINDOW (adaptive) when the user left it unset. */
 function windowOf(size: number | undefined): number {
-  return Math.max(1, Math.floor(size ?? DEFAULT_WINDOW));
+  return size === undefined ? AUTO_WINDOW : Math.max(1, Math.floor(size));
 }
 
 function countOf(count: number | undefined): number {

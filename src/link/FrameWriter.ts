@@ -1,6 +1,6 @@
 import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 import type { Connection } from '../transport/Connection.js';
-import type { ValueCodec } from '../protocol/codec.js';
+import { BinPayload, writeBinHeader, type ValueCodec } from '../protocol/codec.js';
 import { FrameType, LENGTH_BYTES } from '../protocol/frame.js';
 import { cutMessages, MAX_MESSAGE_BYTES } from '../protocol/framing.js';
 
@@ -9,6 +9,10 @@ const INITIAL = 16 * 1024;
 const FLUSH_AT = 64 * 1024;
 /** Values this big go out as their own chunk on stream transports. */
 const LARGE = 16 * 1024;
+
+/** The end of this event-loop turn (Node); browsers have none, and write acknowledgements at once. */
+const endOfTurn = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
+const cancelEndOfTurn = (globalThis as { clearImmediate?: (h: unknown) => void }).clearImmediate;
 
 /**
  * Collects outgoing frames into one buffer and writes it once per tick, so a
@@ -23,6 +27,10 @@ export class FrameWriter {
   private len = 0;
   private scheduled: Subscription | null = null;
   private closed = false;
+  /** The batch holds a frame other than ACK: its end-of-tick flush goes out at once. */
+  private eager = false;
+  /** An acknowledgements-only batch waiting for the end of the turn (see flush). */
+  private lazy: unknown = null;
   /** Called at the start of each flush, before the buffer is written: lets acks join the batch. */
   beforeFlush: (() => void) | null = null;
   /** Called when the transport reports its send buffer over the high-water mark. */
@@ -37,32 +45,65 @@ export class FrameWriter {
     private readonly scheduler: SchedulerLike,
   ) {}
 
-  /** DATA frame around an already-encoded value. */
+  /** True on a real-time transport (one with flush(), in a runtime with an end of turn): TCP, TLS, WebSocket under Node. */
+  get realTime(): boolean {
+    return endOfTurn !== undefined && this.conn.flush !== undefined;
+  }
+
+  /** DATA frame around an already-encoded value (a {@link BinPayload} gets its `bin` header here). */
   data(id: number, payload: Uint8Array): void {
-    const bodyLen = 2 + uintSize(id) + payload.length;
-    const large = payload.length >= LARGE && this.conn.framing !== 'message';
+    const n = payload.length;
+    const bin = payload instanceof BinPayload;
+    const head = bin ? (n < 0x100 ? 2 : n < 0x10000 ? 3 : 5) : 0;
+    const bodyLen = 2 + uintSize(id) + head + n;
+    if (n >= LARGE && this.conn.framing === 'message') return this.dataMessage(id, payload, head, bodyLen);
+    const large = n >= LARGE;
     // Pending acks first: nothing may land between a large frame's header and its value.
     if (large) this.beforeFlush?.();
-    const at = this.reserve(LENGTH_BYTES + bodyLen - (large ? payload.length : 0));
+    const at = this.reserve(LENGTH_BYTES + bodyLen - (large ? n : 0));
     this.view.setUint32(at, bodyLen);
     let p = at + LENGTH_BYTES;
     this.buf[p++] = 0x93;
     this.buf[p++] = FrameType.Data;
     p = this.putUint(p, id);
+    if (bin) p = writeBinHeader(this.buf, p, n);
     if (large) {
       // The header goes out with the batch, the value right behind it as its own
-      // chunk: no copy. The payload is never modified afterwards, so sharing it is safe.
+      // chunk: no copy. Payloads do not change once sent (a Uint8Array value is the
+      // caller's, who may not modify it until it is acknowledged), so sharing is safe.
       this.len = p;
       this.framesOut++;
       this.writeOut();
       if (this.closed) return;
-      this.bytesOut += payload.length;
-      this.put(payload);
+      this.bytesOut += n;
+      // A plain view: what the transport passes on must look like any other chunk.
+      this.put(bin ? new Uint8Array(payload.buffer, payload.byteOffset, n) : payload);
       this.conn.flush?.();
       return;
     }
     this.buf.set(payload, p);
-    this.commit(at + LENGTH_BYTES + bodyLen);
+    this.eager = true;
+    this.commit(p + n);
+  }
+
+  /**
+   * A large value on a message transport: a message of its own, exactly its
+   * frame's size (one copy), after what is batched, so the batch never grows
+   * to hold it.
+   */
+  private dataMessage(id: number, payload: Uint8Array, head: number, bodyLen: number): void {
+    this.writeOut();
+    if (this.closed) return;
+    const msg = new Uint8Array(LENGTH_BYTES + bodyLen);
+    new DataView(msg.buffer).setUint32(0, bodyLen);
+    msg[LENGTH_BYTES] = 0x93;
+    msg[LENGTH_BYTES + 1] = FrameType.Data;
+    let p = putUint(msg, LENGTH_BYTES + 2, id);
+    if (head > 0) p = writeBinHeader(msg, p, payload.length);
+    msg.set(payload, p);
+    this.framesOut++;
+    this.bytesOut += msg.length;
+    this.put(msg);
   }
 
   /** ACK frame: cumulative sequence `seq`. */
@@ -84,21 +125,38 @@ export class FrameWriter {
     const at = this.reserve(LENGTH_BYTES + body.length);
     this.view.setUint32(at, body.length);
     this.buf.set(body, at + LENGTH_BYTES);
+    this.eager = true;
     this.commit(at + LENGTH_BYTES + body.length);
   }
 
   /**
    * Writes what is buffered now, without waiting for the tick to end. `urgent`
-   * also asks the transport not to hold it for the rest of the event-loop turn.
+   * also asks the transport not to hold it for the rest of the event-loop turn;
+   * a batch holding values or control frames is always urgent (a single value
+   * leaves in the turn it was sent in), one of acknowledgements only is not
+   * (the transport may gather it with the values the same turn lets through).
    */
   flush(urgent = true): void {
     if (this.scheduled) {
       this.scheduled.unsubscribe();
       this.scheduled = null;
     }
+    const now = urgent || this.eager;
+    // Acknowledgements only, on a real transport (one with flush(): TCP, TLS, WebSocket):
+    // they wait for the end of the turn, so that values sent later in this turn (an
+    // echo's next request, say) carry them: one chunk, one write. The marble tests'
+    // virtual transports have no flush() and see every batch at the end of its tick.
+    if (!now && this.realTime) {
+      this.lazy ??= endOfTurn!(this.flushLazy);
+      return;
+    }
+    if (this.lazy !== null) {
+      cancelEndOfTurn?.(this.lazy);
+      this.lazy = null;
+    }
     this.beforeFlush?.();
     this.writeOut();
-    if (urgent && !this.closed) this.conn.flush?.();
+    if (now && !this.closed) this.conn.flush?.();
   }
 
   /** Hands the buffered bytes to the connection. */
@@ -108,6 +166,7 @@ export class FrameWriter {
       this.scheduled = null;
     }
     if (this.len === 0 || this.closed) return;
+    this.eager = false;
     let chunk: Uint8Array;
     if (this.len * 2 < this.buf.length) {
       chunk = this.buf.slice(0, this.len);
@@ -138,11 +197,24 @@ export class FrameWriter {
     }
   }
 
+  /** @internal The scheduled flush runs: it is over once it returns, so it need not be unsubscribed. */
+  endOfTick(): void {
+    this.scheduled = null;
+    this.flush(false);
+  }
+
+  private readonly flushLazy = (): void => {
+    this.lazy = null;
+    if (!this.closed) this.flush();
+  };
+
   /** Drops buffered frames and cancels the pending flush. */
   dispose(): void {
     this.closed = true;
     this.scheduled?.unsubscribe();
     this.scheduled = null;
+    if (this.lazy !== null) cancelEndOfTurn?.(this.lazy);
+    this.lazy = null;
     this.len = 0;
     this.buf = new Uint8Array(0);
     this.view = new DataView(this.buf.buffer);
@@ -192,7 +264,22 @@ export class FrameWriter {
 }
 
 function flushAction(this: SchedulerAction<FrameWriter>, writer?: FrameWriter): void {
-  writer?.flush(false); // end of tick: the transport may still gather the turn's writes
+  writer?.endOfTick();
+}
+
+/** A MessagePack unsigned integer at `p` of `b`; returns the position after it. */
+function putUint(b: Uint8Array, p: number, n: number): number {
+  if (n < 0x80) {
+    b[p] = n;
+    return p + 1;
+  }
+  const size = uintSize(n) - 1;
+  b[p] = size === 2 ? 0xcd : size === 4 ? 0xce : 0xcf;
+  for (let i = size; i > 0; i--) {
+    b[p + i] = n % 256;
+    n = Math.floor(n / 256);
+  }
+  return p + 1 + size;
 }
 
 function uintSize(n: number): number {

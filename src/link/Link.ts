@@ -6,7 +6,7 @@ import { countField, optionalUint, uintField } from '../protocol/fields.js';
 import { ByeReason, FrameType } from '../protocol/frame.js';
 import { FrameDecoder } from '../protocol/FrameDecoder.js';
 import { FrameWriter } from './FrameWriter.js';
-import { HANDSHAKE_MAX_FRAME_BYTES, MAX_CONGESTED_CONTROL_BYTES, PROTOCOL_VERSION } from '../protocol/limits.js';
+import { DEFAULT_MAX_WINDOW, HANDSHAKE_MAX_FRAME_BYTES, MAX_CONGESTED_CONTROL_BYTES, PROTOCOL_VERSION } from '../protocol/limits.js';
 import type { Session, SessionLink } from '../session/Session.js';
 import type { Connection, ConnectionHandler } from '../transport/Connection.js';
 
@@ -18,6 +18,8 @@ export interface LinkSettings {
   readonly writeTimeoutMs: number;
   readonly scheduler: SchedulerLike;
   readonly flushScheduler: SchedulerLike;
+  /** Largest window announced in HELLO (adaptive windows the peer opens grow within it). Defaults to 65,536. */
+  readonly maxWindow?: number;
 }
 
 /** The endpoint a link reports to. */
@@ -63,6 +65,10 @@ export class Link implements ConnectionHandler, SessionLink {
   congested = false;
   /** Frame limit the peer announced in its HELLO. */
   peerMaxFrameBytes: number;
+  /** Largest window the peer's HELLO announced (`maxWindow`); 0 until then, or from a peer that adapts no window. */
+  peerMaxWindow = 0;
+  /** Largest window this side's HELLO announces. */
+  readonly maxWindow: number;
   /** What the peer's BYE said (`'close'` or `'disconnect'`), or null if it sent none. */
   byeReason: string | null = null;
   /** Last round trip measured by PING/PONG, in ms (null until one was). */
@@ -95,6 +101,7 @@ export class Link implements ConnectionHandler, SessionLink {
     private readonly owner: LinkOwner,
   ) {
     this.peerMaxFrameBytes = settings.maxFrameBytes;
+    this.maxWindow = settings.maxWindow ?? DEFAULT_MAX_WINDOW;
     this.decoder = new FrameDecoder(Math.min(settings.maxFrameBytes, HANDSHAKE_MAX_FRAME_BYTES));
     this.writer = new FrameWriter(conn, codec, settings.flushScheduler);
     this.writer.beforeFlush = () => this.session?.beforeFlush();
@@ -109,6 +116,11 @@ export class Link implements ConnectionHandler, SessionLink {
   /** Why the link failed (an error of its own or the peer's), once it has; undefined for a clean end. */
   get failure(): NetchanError | undefined {
     return this.closeError;
+  }
+
+  /** The endpoint scheduler's clock, ms. */
+  now(): number {
+    return this.settings.scheduler.now();
   }
 
   /** True once the peer's HELLO arrived. */
@@ -135,7 +147,7 @@ export class Link implements ConnectionHandler, SessionLink {
     this.writer.control([
       FrameType.Hello,
       PROTOCOL_VERSION,
-      { maxFrameBytes: this.settings.maxFrameBytes, keepalive: this.settings.keepaliveMs, ...options },
+      { maxFrameBytes: this.settings.maxFrameBytes, keepalive: this.settings.keepaliveMs, maxWindow: this.maxWindow, ...options },
     ]);
   }
 
@@ -328,8 +340,9 @@ export class Link implements ConnectionHandler, SessionLink {
         if (dir !== 0 && dir !== 1) throw new NetchanError('EPROTO', 'malformed OPEN frame: dir must be 0 or 1');
         const size = uintField(f[4], 'OPEN', 'size');
         const count = countField(f[5], 'OPEN');
+        const max = optionalUint(f[6], 'OPEN', 'max', 0);
         s.counted();
-        return s.open(id, f[2], dir, size, count);
+        return s.open(id, f[2], dir, size, count, max);
       }
       case FrameType.End: {
         const s = this.bound('END');
@@ -421,6 +434,7 @@ export class Link implements ConnectionHandler, SessionLink {
       this.peerMaxFrameBytes = m;
     }
     this.peerAnswersQueries = opts['queries'] === true;
+    if (opts['maxWindow'] !== undefined) this.peerMaxWindow = uintField(opts['maxWindow'], 'HELLO', 'maxWindow');
     this.heard = true;
     this.decoder.setMaxFrameBytes(this.settings.maxFrameBytes);
     if (this.phase === 'handshake') this.phase = 'open';

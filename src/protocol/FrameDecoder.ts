@@ -2,6 +2,19 @@ import { NetchanError } from '../errors/NetchanError.js';
 import { LENGTH_BYTES } from './frame.js';
 import { checkFrames, readFrameLength } from './framing.js';
 
+/** Node's allocator of memory it does not zero (each byte of a reassembly buffer is written before it is read). */
+const unsafeAlloc = (globalThis as { Buffer?: { allocUnsafeSlow(n: number): Uint8Array } }).Buffer?.allocUnsafeSlow;
+
+/**
+ * A plain Uint8Array of `n` bytes over a buffer of its own (never a shared pool):
+ * on Node, not zeroed first, since it is about to be overwritten; elsewhere zeroed.
+ */
+function uninitialized(n: number): Uint8Array {
+  if (unsafeAlloc === undefined || n < 4096) return new Uint8Array(n);
+  const b = unsafeAlloc(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}
+
 /** First reassembly buffer, unless the frame is smaller: what a peer gets for 1 byte of body. */
 const MIN_REASSEMBLY = 16 * 1024;
 
@@ -16,7 +29,8 @@ const MIN_REASSEMBLY = 16 * 1024;
  * receiver does. A length prefix alone costs nothing.
  *
  * Whole frames inside a chunk are handed out as views (no copy); a reassembled
- * frame owns its buffer, exactly its length, shared with no later input.
+ * frame owns its buffer, exactly its length, shared with nothing else (on Node
+ * it is not zeroed first: every byte of it is written before it is handed out).
  */
 export class FrameDecoder {
   private readonly header = new Uint8Array(LENGTH_BYTES);
@@ -145,7 +159,7 @@ export class FrameDecoder {
       // last growth lands on it exactly, so the delivered body owns a buffer of
       // its own size.
       const size = Math.min(this.bodyLength, Math.max(need, body === null ? MIN_REASSEMBLY : body.length * 2, 2 * n));
-      const next = new Uint8Array(size);
+      const next = uninitialized(size);
       if (body !== null && this.bodyFilled > 0) next.set(body.subarray(0, this.bodyFilled));
       this.body = body = next;
     }

@@ -9,6 +9,59 @@ import { NestedCodec, ValueExtensionCodec, type ChannelEndHooks, type ValueCodec
 /** Room kept in a frame for its header: array marker, type, id (uint32). */
 export const DATA_HEADER_MAX = 2 + 5;
 
+/**
+ * A `Uint8Array` value on its way out as MessagePack `bin`, without a copy: a
+ * view of the caller's own bytes (which must therefore not change until the
+ * value is acknowledged: see the README, "What crosses the wire"). Its `bin`
+ * header is written in front of it when its frame is written
+ * ({@link writeBinHeader}); its encoded size is {@link encodedLength}. A
+ * payload that is not a BinPayload is a complete MessagePack encoding.
+ */
+export class BinPayload extends Uint8Array {
+  /** Bytes of the `bin` header in front of it: 2, 3 or 5. */
+  get head(): number {
+    return binHeadSize(this.length);
+  }
+}
+
+/** Bytes `payload` takes on the wire (its value's whole MessagePack encoding). */
+export function encodedLength(payload: Uint8Array): number {
+  return payload instanceof BinPayload ? binHeadSize(payload.length) + payload.length : payload.length;
+}
+
+/** Writes the `bin 8/16/32` header of an `n`-byte value at `at`; returns the position after it. */
+export function writeBinHeader(out: Uint8Array, at: number, n: number): number {
+  if (n < 0x100) {
+    out[at] = 0xc4;
+    out[at + 1] = n;
+    return at + 2;
+  }
+  if (n < 0x10000) {
+    out[at] = 0xc5;
+    out[at + 1] = n >>> 8;
+    out[at + 2] = n & 0xff;
+    return at + 3;
+  }
+  out[at] = 0xc6;
+  out[at + 1] = n >>> 24;
+  out[at + 2] = (n >>> 16) & 0xff;
+  out[at + 3] = (n >>> 8) & 0xff;
+  out[at + 4] = n & 0xff;
+  return at + 5;
+}
+
+/** A payload's complete MessagePack encoding as one array (a copy for a {@link BinPayload}, else itself). */
+export function payloadBytes(payload: Uint8Array): Uint8Array {
+  if (!(payload instanceof BinPayload)) return payload;
+  const out = new Uint8Array(encodedLength(payload));
+  out.set(payload, writeBinHeader(out, 0, payload.length));
+  return out;
+}
+
+function binHeadSize(n: number): number {
+  return n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
 /** Options of a {@link ValueCodec}. */
 export interface ValueCodecConfig {
   /** Largest frame body. Defaults to 16 MiB (`DEFAULT_MAX_FRAME_BYTES`). */
@@ -66,27 +119,29 @@ export class ValueCodec {
   }
 
   /**
-   * Encodes `value` into a new Uint8Array the caller owns.
+   * Encodes `value` into a new Uint8Array the caller owns; a `Uint8Array`
+   * value is not copied: it becomes a {@link BinPayload} over the same bytes.
    * @throws NetchanError `'ETOOBIG'` when it would not fit in one frame, `'EINVAL'`
    * when part of it cannot be encoded (a function, a symbol, a cycle): the message
    * names the channel and the path, e.g. `channel "jobs": value.items[2].cb: a function cannot be encoded`.
    */
   encode(value: unknown, channel: string, limit = this.maxFrameBytes): Uint8Array {
-    // Binary values are framed by hand: one copy instead of two (encoder buffer, then slice).
-    if (value instanceof Uint8Array) return encodeBin(value, channel, limit);
-    let ref: Uint8Array;
+    // Binary values are kept as they are (no snapshot); the writer frames them as `bin`.
+    if (value instanceof Uint8Array) return binPayload(value, channel, limit);
+    let out: Uint8Array;
     try {
-      ref = this.encoder.encodeSharedRef(value);
+      // The encoder's `encode` copies its reused buffer out once (no shared view first).
+      out = this.encoder.encode(value);
     } catch (e) {
       throw this.unencodable(e, value, `channel "${channel}"`, 'value');
     }
-    if (ref.length + DATA_HEADER_MAX > limit) {
+    if (out.length + DATA_HEADER_MAX > limit) {
       throw new NetchanError(
         'ETOOBIG',
-        `channel "${channel}": value encodes to ${ref.length} bytes (${ref.length + DATA_HEADER_MAX} with header) > maxFrameBytes (${limit})`,
+        `channel "${channel}": value encodes to ${out.length} bytes (${out.length + DATA_HEADER_MAX} with header) > maxFrameBytes (${limit})`,
       );
     }
-    return ref.slice();
+    return out;
   }
 
   /** Lets channel ends travel inside values encoded and decoded by this codec (an endpoint's). */
@@ -107,13 +162,15 @@ export class ValueCodec {
    * @throws NetchanError `'EPROTO'` on invalid input, `'ETOOBIG'` over `maxDepth` or `maxElements`.
    */
   decode(bytes: Uint8Array, channel: string, session: unknown = null): unknown {
-    const what = `channel "${channel}": `;
-    const copy = this.check(bytes, what) && pins(bytes);
+    // A value that never left the process (a local channel pair): its receiver gets its own copy.
+    if (bytes instanceof BinPayload) return new Uint8Array(bytes);
+    // (The channel's name goes into a message only on failure: no string built per value.)
+    const copy = this.check(bytes, channel) && pins(bytes);
     this.extensionCodec.decodingFor = session;
     try {
       return this.decoder.decode(copy ? bytes.slice() : bytes);
     } catch (e) {
-      throw new NetchanError((e as { code?: unknown }).code === 'ETOOBIG' ? 'ETOOBIG' : 'EPROTO', `${what}malformed value: ${(e as Error).message}`, { cause: e });
+      throw new NetchanError((e as { code?: unknown }).code === 'ETOOBIG' ? 'ETOOBIG' : 'EPROTO', `channel "${channel}": malformed value: ${(e as Error).message}`, { cause: e });
     } finally {
       this.extensionCodec.decodingFor = null;
     }
@@ -136,7 +193,7 @@ export class ValueCodec {
    * @throws NetchanError `'EPROTO'` on invalid input, `'ETOOBIG'` over `maxDepth` or `maxElements`.
    */
   decodeControl(bytes: Uint8Array): unknown {
-    const copy = this.check(bytes, '') && pins(bytes);
+    const copy = this.check(bytes, null) && pins(bytes);
     try {
       return this.controlDecoder.decode(copy ? bytes.slice() : bytes);
     } catch (e) {
@@ -158,16 +215,16 @@ export class ValueCodec {
   }
 
   /** scan() with the codec's limits and a message naming what was decoded; true if it holds bin/ext. Sets the budget nested values share. */
-  private check(bytes: Uint8Array, what: string): boolean {
+  private check(bytes: Uint8Array, channel: string | null): boolean {
     try {
       const found = scan(bytes, this.limits);
       this.context.startValue(this.limits.maxElements - found.elements);
       return found.binary;
     } catch (e) {
       const err = e as NetchanError;
-      const kind = what === '' ? 'frame' : 'value';
+      const kind = channel === null ? 'frame' : 'value';
       const detail = err.code === 'ETOOBIG' ? `${kind} over the decoding limits: ${err.message}` : `malformed ${kind}: ${err.message}`;
-      throw new NetchanError(err.code, what + detail);
+      throw new NetchanError(err.code, (channel === null ? '' : `channel "${channel}": `) + detail);
     }
   }
 }
@@ -177,31 +234,15 @@ function pins(bytes: Uint8Array): boolean {
   return bytes.byteLength * 2 < bytes.buffer.byteLength;
 }
 
-/** MessagePack `bin 8/16/32` around a copy of `bytes` (what the encoder would produce). */
-function encodeBin(bytes: Uint8Array, channel: string, limit: number): Uint8Array {
+/** `bytes` as a {@link BinPayload} (a view, no copy), after checking that its encoding fits in a frame. */
+function binPayload(bytes: Uint8Array, channel: string, limit: number): BinPayload {
   const n = bytes.length;
-  const head = n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+  const head = binHeadSize(n);
   if (head + n + DATA_HEADER_MAX > limit) {
     throw new NetchanError(
       'ETOOBIG',
       `channel "${channel}": value encodes to ${head + n} bytes (${head + n + DATA_HEADER_MAX} with header) > maxFrameBytes (${limit})`,
     );
   }
-  const out = new Uint8Array(head + n);
-  if (head === 2) {
-    out[0] = 0xc4;
-    out[1] = n;
-  } else if (head === 3) {
-    out[0] = 0xc5;
-    out[1] = n >>> 8;
-    out[2] = n & 0xff;
-  } else {
-    out[0] = 0xc6;
-    out[1] = n >>> 24;
-    out[2] = (n >>> 16) & 0xff;
-    out[3] = (n >>> 8) & 0xff;
-    out[4] = n & 0xff;
-  }
-  out.set(bytes, head);
-  return out;
+  return new BinPayload(bytes.buffer as ArrayBuffer, bytes.byteOffset, n);
 }

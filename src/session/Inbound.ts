@@ -37,6 +37,8 @@ export class Inbound implements RecvLane {
   private unackedBytes = 0;
   /** Acknowledge mid-tick once this many are ready (half the window, at least 32). */
   readonly earlyAckAt: number;
+  /** The sender may grow the window from `start` up to `window`. */
+  readonly adaptive: boolean;
   /** In the session's queue of acknowledgements to write. */
   ackQueued = false;
 
@@ -44,12 +46,16 @@ export class Inbound implements RecvLane {
     readonly session: Session,
     readonly id: number,
     readonly channel: string,
+    /** Most values the sender may have unacknowledged: the window, or an adaptive window's cap. */
     readonly window: number,
     /** Values to receive before completing (`count`), or Infinity. */
     readonly limit: number,
     public sink: RecvSink,
+    /** The window the sender starts with (an adaptive one grows from there). */
+    start = window,
   ) {
-    this.earlyAckAt = Math.max(32, window >> 1);
+    this.earlyAckAt = Math.max(32, Math.min(window, start) >> 1);
+    this.adaptive = window > start;
     this.endAt = limit;
   }
 
@@ -59,7 +65,8 @@ export class Inbound implements RecvLane {
     if (seq <= this.received) return; // sent again after a resume: already delivered
     if (seq > this.endAt) throw new NetchanError('EPROTO', `channel "${this.channel}": value ${seq} after the sender's end at ${this.endAt}`);
     if (this.state !== 'open') return;
-    // The sender may have `window` values beyond the last ACK we wrote, and as many bytes as MAX_INFLIGHT_BYTES allows.
+    // The sender may have `window` values beyond the last ACK we wrote (an adaptive window's
+    // cap: its sender grows within it), and as many bytes as MAX_INFLIGHT_BYTES allows.
     if (this.received - this.acked >= this.window) {
       throw new NetchanError('EPROTO', `channel "${this.channel}": peer sent past the window of ${this.window} unacknowledged value(s)`);
     }

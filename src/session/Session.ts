@@ -4,6 +4,7 @@ import { FrameType, WireDir } from '../protocol/frame.js';
 import { ControlLog } from './ControlLog.js';
 import { ChannelMeter } from '../channel/ChannelMeter.js';
 import type { RecvSink, SendLaneOwner } from '../channel/Lane.js';
+import { ADAPTIVE_MAX, ADAPTIVE_START, AdaptiveWindow, AUTO_WINDOW } from './AdaptiveWindow.js';
 import { Inbound } from './Inbound.js';
 import { Outbound } from './Outbound.js';
 import { HoldingSink } from './HoldingSink.js';
@@ -43,6 +44,8 @@ export interface SessionHost {
 export interface FrameSink {
   data(id: number, payload: Uint8Array): void;
   ack(id: number, seq: number): void;
+  /** True on a real-time transport (TCP, TLS, WebSocket), false on the virtual ones of marble tests. */
+  readonly realTime: boolean;
   control(frame: readonly unknown[]): void;
   /** Makes sure a flush happens at the end of this tick. */
   schedule(): void;
@@ -57,6 +60,12 @@ export interface SessionLink {
   readonly congested: boolean;
   readonly remote: string;
   readonly peerMaxFrameBytes: number;
+  /** Largest window the peer's HELLO said it accepts (`maxWindow`); 0 from a peer that adapts no window. */
+  readonly peerMaxWindow: number;
+  /** Largest window this side's HELLO announced: what it enforces on adaptive windows the peer opens. */
+  readonly maxWindow: number;
+  /** The endpoint scheduler's clock, ms (virtual in marble tests). */
+  now(): number;
 }
 
 /** `'attached'`: a link carries frames. `'detached'`: between links (the peer may resume). `'closed'`: over. */
@@ -82,6 +91,8 @@ export class Session {
   readonly log = new ControlLog();
   /** Frame limit of the peer, as its last HELLO announced. */
   peerMaxFrameBytes: number;
+  /** Bytes of values in flight on all this session's sending bindings (adaptive windows stop growing past a budget). */
+  inflightBytes = 0;
   /** The peer as its last link named it. */
   remote = '';
   /** Values and bytes in and out, acknowledgements and errors over the session's life (metrics). */
@@ -92,6 +103,7 @@ export class Session {
   private onQuiet: (() => void) | null = null;
   /** Peer OPENs of bindings this side sends on, waiting for an asynchronous resolve. */
   private readonly pendingOpens = new Map<number, { readonly name: unknown }>();
+  private lastNow = 0;
   private nextId: number;
   private highestPeerId = 0;
   private ackQueue: Inbound[] = [];
@@ -146,6 +158,17 @@ export class Session {
     return this.bindings.size;
   }
 
+  /** Largest window the peer accepts, as its HELLO announced (0: it adapts no window, or has not said yet). */
+  get peerMaxWindow(): number {
+    return this.link?.peerMaxWindow ?? 0;
+  }
+
+  /** The link's clock (the last reading while detached). */
+  now(): number {
+    if (this.link !== null) this.lastNow = this.link.now();
+    return this.lastNow;
+  }
+
   // ---- links ----
 
   /**
@@ -168,8 +191,9 @@ export class Session {
           const n = b.takeAck() || b.acked;
           if (n > 0) w.ack(b.id, n);
         } else if (b.sent > b.acked) {
+          b.adaptive?.reset(); // a new link: new round-trip times
           w.control([FrameType.Replay, b.id, b.acked + 1, b.sent]);
-          for (let i = 0; i < b.inflight.length; i++) w.data(b.id, b.inflight.at(i)!);
+          b.inflight.forEach((payload) => w.data(b.id, payload));
         }
       }
       this.ackQueue = [];
@@ -181,6 +205,7 @@ export class Session {
   detach(): void {
     if (this.state !== 'attached') return;
     this.peerMaxFrameBytes = this.link!.peerMaxFrameBytes;
+    this.now();
     this.link = null;
     this.state = 'detached';
     for (const inb of this.ackQueue) inb.ackQueued = false;
@@ -223,19 +248,45 @@ export class Session {
 
   // ---- bindings this side opens ----
 
-  /** Opens a binding on which this side receives the peer's channel `name` (a channel end's number, for an end inside a value). */
+  /**
+   * Opens a binding on which this side receives the peer's channel `name` (a
+   * channel end's number, for an end inside a value). `window`
+   * {@link AUTO_WINDOW} (the user left `size` unset) lets the sender adapt it:
+   * the OPEN then says where it starts and how far it may grow.
+   */
   openInbound(name: string | number, window: number, count: number, sink: RecvSink): Inbound {
-    const inb = new Inbound(this, this.allocate(), channelLabel(name), window, count < 0 ? Infinity : count, sink);
-    this.bindings.set(inb.id, inb);
-    this.reliable([FrameType.Open, inb.id, name, WireDir.Recv, window, count]);
+    const limit = count < 0 ? Infinity : count;
+    const id = this.allocate();
+    let inb: Inbound;
+    if (window === AUTO_WINDOW) {
+      inb = new Inbound(this, id, channelLabel(name), ADAPTIVE_MAX, limit, sink, ADAPTIVE_START);
+      this.reliable([FrameType.Open, id, name, WireDir.Recv, ADAPTIVE_START, count, ADAPTIVE_MAX]);
+    } else {
+      inb = new Inbound(this, id, channelLabel(name), window, limit, sink);
+      this.reliable([FrameType.Open, id, name, WireDir.Recv, window, count]);
+    }
+    this.bindings.set(id, inb);
     return inb;
   }
 
-  /** Opens a binding on which this side sends into the peer's channel `name`; the caller attaches it to its queue. */
+  /**
+   * Opens a binding on which this side sends into the peer's channel `name`;
+   * the caller attaches it to its queue. With `window` {@link AUTO_WINDOW} the
+   * window adapts, within what the peer's HELLO announced it accepts.
+   */
   openOutbound(name: string | number, window: number, count: number, owner: SendLaneOwner): Outbound {
-    const out = new Outbound(this, this.allocate(), channelLabel(name), window, count < 0 ? Infinity : count, owner);
-    this.bindings.set(out.id, out);
-    this.reliable([FrameType.Open, out.id, name, WireDir.Send, window, count]);
+    const limit = count < 0 ? Infinity : count;
+    const id = this.allocate();
+    let out: Outbound;
+    if (window === AUTO_WINDOW) {
+      const adaptive = new AdaptiveWindow(ADAPTIVE_START, Math.min(ADAPTIVE_MAX, this.host.maxWindow));
+      out = new Outbound(this, id, channelLabel(name), ADAPTIVE_START, limit, owner, adaptive);
+      this.reliable([FrameType.Open, id, name, WireDir.Send, ADAPTIVE_START, count, ADAPTIVE_MAX]);
+    } else {
+      out = new Outbound(this, id, channelLabel(name), window, limit, owner);
+      this.reliable([FrameType.Open, id, name, WireDir.Send, window, count]);
+    }
+    this.bindings.set(id, out);
     return out;
   }
 
@@ -325,7 +376,11 @@ export class Session {
     // Pipelining: once half a large window is ready to acknowledge in the middle of
     // a big read, return that credit now so the sender refills while we work on
     // the rest, instead of the two sides taking turns.
-    if (inb.ackable - inb.acked >= inb.earlyAckAt && !link.congested) {
+    // An adaptive window's first acknowledgement leaves at once too (real transports only:
+    // marble timing is unchanged): it gives the sender a round trip free of whatever
+    // queue builds up at this receiver later, to tell a slow consumer from a long link.
+    const first = inb.acked === 0 && inb.adaptive && link.writer.realTime;
+    if ((first || inb.ackable - inb.acked >= inb.earlyAckAt) && !link.congested) {
       const n = inb.takeAck();
       if (n > 0) link.writer.ack(inb.id, n);
       link.writer.flush();
@@ -399,7 +454,8 @@ export class Session {
     }
   }
 
-  open(id: number, name: unknown, wireDir: number, size: number, count: number): void {
+  /** The peer's OPEN; `max` > `size` (its optional 7th element) makes the window adaptive, up to `max`. */
+  open(id: number, name: unknown, wireDir: number, size: number, count: number, max = 0): void {
     if ((id & 1) !== (this.role === 'listener' ? 1 : 0) || id === 0) {
       throw new NetchanError('EPROTO', `OPEN with binding id ${id}, which belongs to this side's id space`);
     }
@@ -423,19 +479,30 @@ export class Session {
     }
     const channel = channelLabel(name);
     const limit = count < 0 ? Infinity : count;
-    if (isPromise(target)) return this.openLater(id, name, dir, window, limit, target);
-    this.bind(id, channel, window, limit, target);
+    if (isPromise(target)) return this.openLater(id, name, dir, window, limit, max, target);
+    this.bind(id, channel, window, limit, max, target);
   }
 
-  private bind(id: number, channel: string, window: number, limit: number, target: OpenTarget): void {
+  /**
+   * The most values an adaptive binding may grow to. As sender, this side's
+   * maxWindow bounds how far it grows; as receiver, the opener grows within
+   * what this side's HELLO announced, and that is what is enforced.
+   */
+  private capOf(dir: 'send' | 'recv', window: number, max: number): number {
+    const mine = dir === 'send' ? this.host.maxWindow : (this.link?.maxWindow ?? this.host.maxWindow);
+    return Math.max(window, Math.min(max, mine));
+  }
+
+  private bind(id: number, channel: string, window: number, limit: number, max: number, target: OpenTarget): void {
+    const cap = this.capOf(target.dir, window, max);
     if (target.dir === 'send') {
       if (limit === 0) return;
-      const out = new Outbound(this, id, channel, window, limit, target.owner);
+      const out = new Outbound(this, id, channel, window, limit, target.owner, cap > window ? new AdaptiveWindow(window, cap) : null);
       this.bindings.set(id, out);
       target.attach(out);
       this.host.bound?.(this, out);
     } else {
-      const inb = new Inbound(this, id, channel, window, limit, target.sink);
+      const inb = new Inbound(this, id, channel, cap, limit, target.sink, window);
       this.bindings.set(id, inb);
       target.attach(inb);
       this.host.bound?.(this, inb);
@@ -449,7 +516,7 @@ export class Session {
    * and bytes) bounds what waits. One this side sends on is created only once
    * resolved. A CANCEL, a lost session or a refusal meanwhile settle it.
    */
-  private openLater(id: number, name: unknown, dir: 'send' | 'recv', window: number, limit: number, pending: Promise<OpenTarget>): void {
+  private openLater(id: number, name: unknown, dir: 'send' | 'recv', window: number, limit: number, max: number, pending: Promise<OpenTarget>): void {
     const channel = channelLabel(name);
     if (dir === 'send') {
       const slot = { name };
@@ -459,7 +526,7 @@ export class Session {
           if (this.pendingOpens.get(id) !== slot) return;
           this.pendingOpens.delete(id);
           if (target.dir !== 'send') return this.refuseOpen(id, name, new NetchanError('EDIR', `wrong direction for ${channelDesc(name)}`));
-          this.bind(id, channel, window, limit, target);
+          this.bind(id, channel, window, limit, max, target);
         },
         (e: unknown) => {
           if (this.pendingOpens.get(id) !== slot) return;
@@ -470,7 +537,7 @@ export class Session {
       return;
     }
     const hold = new HoldingSink();
-    const inb = new Inbound(this, id, channel, window, limit, hold);
+    const inb = new Inbound(this, id, channel, this.capOf('recv', window, max), limit, hold, window);
     this.bindings.set(id, inb);
     pending.then(
       (target) => {

@@ -180,6 +180,10 @@ export class WebSocketConnection implements Connection {
     this.highWaterMark = config.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.scheduler = config.scheduler ?? asyncScheduler;
     ws.binaryType = 'arraybuffer';
+    // `ws` (Node) can hand over its own Buffer, saving the copy into an ArrayBuffer; the
+    // platform WebSocket keeps 'arraybuffer' (browsers ignore the value, undici resets it to 'blob').
+    ws.binaryType = 'nodebuffer';
+    if (ws.binaryType !== 'nodebuffer') ws.binaryType = 'arraybuffer';
     // Listen from the start: a server-side socket may receive before start().
     ws.addEventListener('open', this.onOpen);
     ws.addEventListener('message', this.onMessage);
@@ -224,6 +228,13 @@ export class WebSocketConnection implements Connection {
     }
     return false;
   }
+
+  /**
+   * Nothing to do: each write is sent at once. Its presence tells the protocol
+   * this is a real-time transport, on which acknowledgements may wait for the
+   * end of the turn to travel with the values sent in it (one message).
+   */
+  flush(): void {}
 
   close(reason?: NetchanError): void {
     if (this.state !== 'open') return;

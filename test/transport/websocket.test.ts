@@ -48,9 +48,15 @@ function frames(...bodies: number[]): Uint8Array {
   return out;
 }
 
-/** An in-process WebSocketLike that records what is sent. */
+/** An in-process WebSocketLike that records what is sent; `binaryType` takes what a browser takes. */
 class FakeSocket implements WebSocketLike {
-  binaryType = 'blob';
+  private type = 'blob';
+  get binaryType(): string {
+    return this.type;
+  }
+  set binaryType(t: string) {
+    if (t === 'blob' || t === 'arraybuffer') this.type = t;
+  }
   readyState = 1;
   sent: Uint8Array[] = [];
   closedWith: Array<[number | undefined, string | undefined]> = [];
@@ -104,7 +110,7 @@ describe('WebSocket message framing (unit)', () => {
     const conn = new WebSocketConnection(ws, 'ws://fake');
     conn.start({ onData: () => {}, onClose: () => {} });
     expect(conn.keepalive).toBe(true);
-    expect(ws.binaryType).toBe('arraybuffer');
+    expect(ws.binaryType).toBe('arraybuffer'); // a browser's socket: 'nodebuffer' is ignored
     conn.write(frames(1, 2, 3));
     expect(ws.sent).toHaveLength(1);
     expect(ws.sent[0]).toEqual(frames(1, 2, 3));
@@ -121,6 +127,20 @@ describe('WebSocket message framing (unit)', () => {
     ws.sent = [];
     conn.write(frames(10, WS_MAX_BATCH_BYTES + 5, 10));
     expect(ws.sent.map((m) => m.length)).toEqual([14, WS_MAX_BATCH_BYTES + 9, 14]);
+  });
+
+  it("asks `ws` for its own Buffers ('nodebuffer': no copy into an ArrayBuffer) and takes them as views", () => {
+    const ws = new FakeSocket();
+    Object.defineProperty(ws, 'binaryType', { value: 'blob', writable: true }); // ws takes any type it knows
+    const conn = new WebSocketConnection(ws, 'ws://fake');
+    const got: Uint8Array[] = [];
+    conn.start({ onData: (c) => void got.push(c), onClose: () => {} });
+    expect(ws.binaryType).toBe('nodebuffer');
+    const message = Buffer.from(frames(3));
+    ws.emit('message', { data: message });
+    expect(got).toHaveLength(1);
+    expect(Buffer.isBuffer(got[0])).toBe(false); // a plain Uint8Array…
+    expect(got[0]!.buffer).toBe(message.buffer); // …over the same memory
   });
 
   it('a text message closes with 1003 and reports EPROTO; listeners are removed (frames are checked by the engine: see the real-server test for 1002)', () => {
