@@ -9,7 +9,11 @@
 //      BENCH_LINK_RATE=bytes/s of the latency link (default 125,000,000: 1 Gbit/s),
 //      BENCH_OUT=dir for RESULTS.md/results.svg (default bench/; a quick run writes
 //      RESULTS.quick.md unless BENCH_OUT is set), BENCH_CPU_PROF_DIR=dir (run every
-//      process under node --cpu-prof; see profile.mjs), BENCH_TIMEOUT_MS.
+//      process under node --cpu-prof; see profile.mjs), BENCH_TIMEOUT_MS,
+//      BENCH_SECTIONS=main,nats,ends (default all: after the main table, nats.mjs
+//      prints rx-netchan over NATS beside core NATS and JetStream, and ends.mjs a
+//      256 MiB stream through a travelled channel end beside a named channel;
+//      both are appended to RESULTS.md).
 import { fork, spawn, execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import fs from 'node:fs';
@@ -375,6 +379,33 @@ async function main() {
   fs.writeFileSync(path.join(OUT_DIR, `${RESULTS_NAME}.json`), JSON.stringify({ meta, runs, med, notes }, null, 1));
 }
 
+/** Runs one of the other bench scripts and returns what it printed (its table), or why it could not. */
+function section(script, args, env) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(HERE, script), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20 * 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code === 0 ? out.trim() : `${script} failed (exit ${code}):\n\n${out.trim()}`);
+    });
+  });
+}
+
+async function sections(which) {
+  const parts = [];
+  if (which.includes('nats')) {
+    const env = QUICK ? { BENCH_REPS: '1', BENCH_N_S1: '20000', BENCH_N_S5: '20000' } : {};
+    parts.push('## rx-netchan over NATS JetStream', '', await section('nats.mjs', [], env));
+  }
+  if (which.includes('ends')) {
+    const args = QUICK ? ['--mib', '32', '--reps', '1'] : [];
+    parts.push('## A channel end inside a value', '', '```', await section('ends.mjs', args, {}), '```');
+  }
+  return parts.join('\n');
+}
+
 function summary(m) {
   if (m.fail) return `FAILED: ${m.fail}`;
   if (m.p50 !== undefined) return `p50 ${m.p50.toFixed(0)} µs, p99 ${m.p99.toFixed(0)} µs`;
@@ -397,6 +428,15 @@ function renderOnly(file) {
   fs.writeFileSync(path.join(OUT_DIR, 'results.svg'), renderSvg({ systems: sys, med, meta }));
 }
 
+const SECTIONS = (process.env.BENCH_SECTIONS ?? 'main,nats,ends').split(',').map((x) => x.trim());
 if (process.env.BENCH_RENDER) renderOnly(process.env.BENCH_RENDER);
-else await main();
+else {
+  if (SECTIONS.includes('main')) await main();
+  const more = await sections(SECTIONS);
+  if (more) {
+    console.log(`\n${more}`);
+    const file = path.join(OUT_DIR, `${RESULTS_NAME}.md`);
+    if (SECTIONS.includes('main')) fs.appendFileSync(file, `\n${more}\n`);
+  }
+}
 process.exit(0); // nothing of the run may keep the orchestrator alive (the in-process latency proxy included)

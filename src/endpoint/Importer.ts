@@ -13,7 +13,7 @@ import { NetchanError } from '../errors/NetchanError.js';
 import { drain } from '../operators/drain.js';
 import { sync } from '../operators/sync.js';
 import { ValueCodec } from '../protocol/codec.js';
-import { AUTO_WINDOW } from '../session/AdaptiveWindow.js';
+import { AUTO_WINDOW } from '../protocol/limits.js';
 import type { Connection } from '../transport/Connection.js';
 import { dialerFor, parseUrl } from '../transport/registry.js';
 import { Signal } from '../util/Signal.js';

@@ -6,6 +6,7 @@ import type { BindingStats } from './Metrics.js';
 
 /** Where an importer's imports bind: a session over a connection, or a broker (NATS). */
 export interface ImportBinder {
+  // `size` is AUTO_WINDOW (0) when the user left it unset: the binder picks (a session adapts it).
   /** A lane on which this side receives channel `name` (a number: a channel end inside a value). */
   openInbound(name: string | number, size: number, count: number, sink: RecvSink): RecvLane;
   /** A lane on which this side sends into channel `name`; the caller attaches it to its queue. */

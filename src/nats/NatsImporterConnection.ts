@@ -2,6 +2,7 @@ import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { RecvLane, RecvSink, SendLane, SendLaneOwner } from '../channel/Lane.js';
 import { NetchanError } from '../errors/NetchanError.js';
+import { AUTO_WINDOW, DEFAULT_WINDOW } from '../protocol/limits.js';
 import type { ImportBinder, ImporterConnection, ImporterConnectionHost } from '../endpoint/ImporterConnection.js';
 import { backoff, type ReconnectConfig } from '../endpoint/ReconnectConfig.js';
 import type { SessionStats } from '../endpoint/SessionStats.js';
@@ -178,7 +179,7 @@ export class NatsImporterConnection implements ImporterConnection {
     } catch (e) {
       return failedRecvLane(sink, e as NetchanError);
     }
-    const lane = new NatsRecvLane({ names, window: size, count, followLife: true }, sink, this.host.codec);
+    const lane = new NatsRecvLane({ names, window: fixedWindow(size), count, followLife: true }, sink, this.host.codec);
     void lane.open(this.ready, () => this.ep!.registry.checkImport(names, 'recv'));
     return lane;
   }
@@ -193,7 +194,7 @@ export class NatsImporterConnection implements ImporterConnection {
       names = channelNames(this.prefix, '?');
       failure = e as NetchanError;
     }
-    const lane = new NatsSendLane({ names, window: size, count }, owner);
+    const lane = new NatsSendLane({ names, window: fixedWindow(size), count }, owner);
     const refused = failure;
     void lane.open(this.ready, refused ? () => Promise.reject(refused) : () => this.ep!.registry.checkImport(names, 'send'));
     return lane;
@@ -233,4 +234,9 @@ function failedRecvLane(sink: RecvSink, err: NetchanError): RecvLane {
   const lane: RecvLane = { ack: () => undefined, cancel: () => undefined };
   queueMicrotask(() => sink.error(err, lane));
   return lane;
+}
+
+/** The consumer's window: a NATS lane adapts none, so an unset `size` is the default. */
+function fixedWindow(size: number): number {
+  return size === AUTO_WINDOW ? DEFAULT_WINDOW : size;
 }

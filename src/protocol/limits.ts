@@ -10,6 +10,13 @@ export const HANDSHAKE_MAX_FRAME_BYTES = 64 * 1024;
 /** Default acknowledgement window (`size`) of an import. */
 export const DEFAULT_WINDOW = 1024;
 
+/**
+ * `size` an import passes to its binder when the user left `size` unset: a
+ * session makes the window adaptive (see session/AdaptiveWindow); a binder
+ * that adapts none uses {@link DEFAULT_WINDOW}.
+ */
+export const AUTO_WINDOW = 0;
+
 /** Largest `size` an endpoint accepts from its peer by default. */
 export const DEFAULT_MAX_WINDOW = 65_536;
 

@@ -1,11 +1,7 @@
 import { DEFAULT_MAX_WINDOW, DEFAULT_WINDOW } from '../protocol/limits.js';
 
-/**
- * `size` value that asks for an adaptive window (the user left `size` unset):
- * the binding starts at {@link ADAPTIVE_START} values and its sender grows it
- * up to {@link ADAPTIVE_MAX} while that pays. See docs/PROTOCOL.md, "Adaptive windows".
- */
-export const AUTO_WINDOW = 0;
+/** `size` that asks for an adaptive window (see protocol/limits); re-exported for the session. */
+export { AUTO_WINDOW } from '../protocol/limits.js';
 
 /** Where an adaptive window starts: today's fixed default, so a slow consumer sees exactly what it saw before. */
 export const ADAPTIVE_START = DEFAULT_WINDOW;

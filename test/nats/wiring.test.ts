@@ -117,6 +117,21 @@ describe('rx-netchan/nats: an exported send channel', () => {
     got.subscription.unsubscribe();
   });
 
+  it('size unset: an import holds the default window (1,024) unacknowledged, not one value at a time', async () => {
+    const name = uniqueChannel('window');
+    const ex = await exporter();
+    const ch = exportChannel<number>(ex, name, 'send', { queueLimit: 2048 });
+    const imp = importer();
+    const got = record(importChannel<number>(imp, name, 'recv', { ack: 'manual' }));
+    for (const i of range(1100)) ch.next(i);
+    await got.until(() => got.values.length >= 1024, 10_000, 'a window of deliveries without an ack');
+    for (const d of got.values) d.ack();
+    await got.until(() => got.values.length === 1100, 10_000, 'the rest, once acknowledged');
+    for (const d of got.values.slice(1024)) d.ack();
+    expect(got.values.map((d) => d.value)).toEqual(range(1100));
+    got.subscription.unsubscribe();
+  });
+
   it('completes imports only when every producer has completed (two exporter processes, one channel)', async () => {
     const name = uniqueChannel('two-producers');
     const exA = await exporter();
