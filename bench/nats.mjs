@@ -175,6 +175,10 @@ const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en', { maximum
 async function main() {
   const libDir = path.resolve(HERE, '../dist');
   if (!fs.existsSync(path.join(libDir, 'nats.js'))) throw new Error('no built library with rx-netchan/nats in dist/: run npm run build first');
+  if (!findNatsServer()) {
+    console.log('Skipped: nats-server is not installed (Debian: apt-get install nats-server).');
+    return;
+  }
   const nats = await startJetStream();
   const runs = {};
   process.on('SIGINT', () => (nats.stop(), process.exit(130)));

@@ -401,7 +401,7 @@ async function sections(which) {
   }
   if (which.includes('ends')) {
     const args = QUICK ? ['--mib', '32', '--reps', '1'] : [];
-    parts.push('## A channel end inside a value', '', '```', await section('ends.mjs', args, {}), '```');
+    parts.push('', '## A channel end inside a value', '', '```', await section('ends.mjs', args, {}), '```');
   }
   return parts.join('\n');
 }
