@@ -11,6 +11,7 @@ import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { now, median } from './lib/util.mjs';
+import { findNatsServer, freePort } from './lib/natsServer.mjs';
 
 const HERE = import.meta.dirname;
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -33,22 +34,7 @@ export const NATS_SYSTEMS = [
 const picked = process.env.BENCH_NATS_SYSTEMS?.split(',').map((s) => s.trim());
 const systems = picked ? NATS_SYSTEMS.filter((s) => picked.includes(s.id)) : NATS_SYSTEMS;
 
-function findNatsServer() {
-  for (const p of ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server']) if (fs.existsSync(p)) return p;
-  try {
-    return execFileSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
 
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((res) => s.listen(0, '127.0.0.1', res));
-  const { port } = s.address();
-  await new Promise((res) => s.close(res));
-  return port;
-}
 
 /** nats-server with JetStream on a free loopback port and a temporary store (file storage, as rx-netchan's default). */
 async function startJetStream() {

@@ -21,6 +21,7 @@ import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { now, median } from './lib/util.mjs';
+import { findNatsServer, freePort } from './lib/natsServer.mjs';
 import { renderMarkdown, renderSvg } from './lib/report.mjs';
 
 const HERE = import.meta.dirname;
@@ -93,21 +94,6 @@ function snapshotLib() {
 }
 
 // ---- nats-server on a random loopback port ----
-function findNatsServer() {
-  for (const p of ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server']) if (fs.existsSync(p)) return p;
-  try {
-    return execFileSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((res) => s.listen(0, '127.0.0.1', res));
-  const { port } = s.address();
-  await new Promise((res) => s.close(res));
-  return port;
-}
 async function startNats() {
   const bin = findNatsServer();
   if (!bin) return { note: 'nats-server not installed (Debian: apt-get install nats-server); row skipped' };

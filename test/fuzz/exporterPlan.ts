@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { UNKNOWN_TYPES } from './frameLayouts.js';
 import { anyConnectionErrorCode } from './knownFindings.js';
 import { hostileValue, plainHostile, type HostileLimits, type HostileValue } from './msgpackHostile.js';
-import { errorCode, hello, outOfRange, weightOf, type HelloPlan } from './planParts.js';
+import { errorCode, hello, outOfRange, weightOf, type HelloPlan, type PeerFinale } from './planParts.js';
 
 /** The bindings the target's importers open, by channel name. */
 export const IMPORTER_BINDINGS = {
@@ -45,12 +45,7 @@ export type ExporterBadFrame =
   | { readonly bad: 'badValue'; readonly value: HostileValue }
   | { readonly bad: 'field'; readonly frame: 'ACK' | 'END' | 'CANCEL' | 'ERROR'; readonly field: string; readonly value: unknown };
 
-export type ExporterFinale =
-  | { readonly kind: 'bye' }
-  | { readonly kind: 'end' }
-  | { readonly kind: 'reset' }
-  | { readonly kind: 'violation'; readonly frame: ExporterBadFrame }
-  | { readonly kind: 'connectionError'; readonly code: string; readonly message: string };
+export type ExporterFinale = PeerFinale<ExporterBadFrame>;
 
 export interface ExporterPlan {
   readonly hello: HelloPlan;

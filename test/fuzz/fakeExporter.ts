@@ -2,7 +2,7 @@
 // it must refuse what the spec refuses (closing with EPROTO/ETOOBIG), accept
 // the rest, respect the window of its send binding, and keep answering.
 import { FakePeer, REFUSAL_CODES, type PeerConfig, type PeerOutcome } from './fakePeer.js';
-import { IMPORTER_BINDINGS, type ExporterBadFrame, type ExporterFinale, type ExporterOp, type ExporterPlan } from './exporterPlan.js';
+import { IMPORTER_BINDINGS, type ExporterBadFrame, type ExporterOp, type ExporterPlan } from './exporterPlan.js';
 import { OUR_CODES } from './frameLayouts.js';
 import { hex } from './msgpackBytes.js';
 import type { HostileValue } from './msgpackHostile.js';
@@ -42,6 +42,7 @@ export async function runExporterPlan(plan: ExporterPlan, peer: PeerSocket, conf
 }
 
 class FakeExporter extends FakePeer {
+  protected readonly other = 'importer';
   private readonly out: Outgoing[] = [];
   private inb: Incoming_ | null = null;
   private opened = 0;
@@ -159,34 +160,7 @@ class FakeExporter extends FakePeer {
     else if (r === 'timeout') this.silent(`after DATA ${value.label}`);
   }
 
-  private async finale(f: ExporterFinale): Promise<void> {
-    this.ending = true;
-    switch (f.kind) {
-      case 'bye':
-        this.write(buildFrame('BYE'));
-        await this.peer.flush();
-        if (!(await this.peer.whenClosed(this.answerMs))) this.silent('the importer did not close after BYE');
-        return;
-      case 'end':
-        await this.peer.flush();
-        this.peer.socket.end();
-        if (!(await this.peer.whenClosed(this.answerMs))) this.silent('the importer did not close after our FIN');
-        return;
-      case 'reset':
-        await this.peer.flush();
-        this.peer.socket.resetAndDestroy();
-        return;
-      case 'connectionError':
-        this.write(buildFrame('ERROR', { id: 0, code: f.code, text: `${this.marker} ${f.message}` }), `ERROR 0 ${JSON.stringify(f.code)}`);
-        await this.peer.flush();
-        if (!(await this.peer.whenClosed(this.answerMs))) this.silent('the importer did not close after a connection ERROR');
-        return;
-      case 'violation':
-        return this.violation(f.frame);
-    }
-  }
-
-  private async violation(bad: ExporterBadFrame): Promise<void> {
+  protected async violation(bad: ExporterBadFrame): Promise<void> {
     this.ending = false;
     const codes = bad.bad === 'tooBig' ? ['ETOOBIG'] : ['EPROTO'];
     let label: string;

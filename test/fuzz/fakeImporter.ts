@@ -69,6 +69,7 @@ export async function runImporterPlan(plan: ImporterPlan, config: ImporterPeerCo
 }
 
 class FakeImporter extends FakePeer {
+  protected readonly other = 'exporter';
   private readonly bindings = new Map<number, SendBinding | RecvBinding>();
   private readonly opens = new Map<number, OpenExpectation>();
   private highestId = 0;
@@ -99,7 +100,7 @@ class FakeImporter extends FakePeer {
     // Everything so far must have been accepted (or refused as expected) before the finale.
     if (!(await this.sync('before the finale'))) return;
     this.checkOpens();
-    await this.finale(plan);
+    await this.finale(plan.finale);
   }
 
   // ---- HELLO ----
@@ -258,35 +259,7 @@ class FakeImporter extends FakePeer {
 
   // ---- finale ----
 
-  private async finale(plan: ImporterPlan): Promise<void> {
-    const f = plan.finale;
-    this.ending = true;
-    switch (f.kind) {
-      case 'bye':
-        this.write(buildFrame('BYE'));
-        await this.peer.flush();
-        if (!(await this.peer.whenClosed(this.answerMs))) this.silent('the exporter did not close after BYE');
-        return;
-      case 'end':
-        await this.peer.flush();
-        this.peer.socket.end();
-        if (!(await this.peer.whenClosed(this.answerMs))) this.silent('the exporter did not close after our FIN');
-        return;
-      case 'reset':
-        await this.peer.flush();
-        this.peer.socket.resetAndDestroy();
-        return;
-      case 'connectionError':
-        this.write(buildFrame('ERROR', { id: 0, code: f.code, text: `${this.marker} ${f.message}` }), `ERROR 0 ${JSON.stringify(f.code)}`);
-        await this.peer.flush();
-        if (!(await this.peer.whenClosed(this.answerMs))) this.silent('the exporter did not close after a connection ERROR');
-        return;
-      case 'violation':
-        return this.violation(f.frame);
-    }
-  }
-
-  private async violation(bad: BadFrame): Promise<void> {
+  protected async violation(bad: BadFrame): Promise<void> {
     this.ending = false;
     const codes = bad.bad === 'tooBig' ? ['ETOOBIG'] : ['EPROTO'];
     let label: string;

@@ -1,7 +1,9 @@
 // What both fake peers share: writing frames (split on request), a log of the
 // input for counterexamples, the PING barrier, and the verdicts on how the
 // endpoint under test ended a connection.
+import { buildFrame } from './frameBuilder.js';
 import type { HostileValue } from './msgpackHostile.js';
+import type { PeerFinale } from './planParts.js';
 import type { BarrierResult, PeerSocket } from './peerSocket.js';
 import type { Violation } from './violations.js';
 
@@ -95,6 +97,41 @@ export abstract class FakePeer {
     const err = this.peer.connectionError;
     this.flag('refused-valid', err ? `the endpoint closed a valid sequence: ${err.code} ${err.message}` : 'the endpoint dropped a valid sequence');
   }
+
+  /** The endpoint under test, as findings name it. */
+  protected abstract readonly other: 'exporter' | 'importer';
+
+  /** Ends the connection as the plan says. */
+  protected async finale<Bad>(f: PeerFinale<Bad>): Promise<void> {
+    const other = this.other;
+    this.ending = true;
+    switch (f.kind) {
+      case 'bye':
+        this.write(buildFrame('BYE'));
+        await this.peer.flush();
+        if (!(await this.peer.whenClosed(this.answerMs))) this.silent(`the ${other} did not close after BYE`);
+        return;
+      case 'end':
+        await this.peer.flush();
+        this.peer.socket.end();
+        if (!(await this.peer.whenClosed(this.answerMs))) this.silent(`the ${other} did not close after our FIN`);
+        return;
+      case 'reset':
+        await this.peer.flush();
+        this.peer.socket.resetAndDestroy();
+        return;
+      case 'connectionError':
+        this.write(buildFrame('ERROR', { id: 0, code: f.code, text: `${this.marker} ${f.message}` }), `ERROR 0 ${JSON.stringify(f.code)}`);
+        await this.peer.flush();
+        if (!(await this.peer.whenClosed(this.answerMs))) this.silent(`the ${other} did not close after a connection ERROR`);
+        return;
+      case 'violation':
+        return this.violation(f.frame);
+    }
+  }
+
+  /** Sends one invalid frame and checks the endpoint refuses it. */
+  protected abstract violation(bad: unknown): Promise<void>;
 
   protected silent(where: string): false {
     this.gaveUp = true;

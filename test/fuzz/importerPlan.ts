@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { UNKNOWN_TYPES } from './frameLayouts.js';
 import { anyConnectionErrorCode } from './knownFindings.js';
 import { hostileValue, plainHostile, type HostileLimits, type HostileValue } from './msgpackHostile.js';
-import { errorCode, hello, outOfRange, weightOf, type HelloPlan } from './planParts.js';
+import { errorCode, hello, outOfRange, weightOf, type HelloPlan, type PeerFinale } from './planParts.js';
 
 /** Channels the exporter target serves (fuzzTarget.ts): what OPEN may name. */
 export const TARGET_CHANNELS = {
@@ -50,12 +50,7 @@ export type BadFrame =
   | { readonly bad: 'badValue'; readonly value: HostileValue }
   | { readonly bad: 'field'; readonly frame: 'OPEN' | 'ACK' | 'END' | 'CANCEL' | 'ERROR'; readonly field: string; readonly value: unknown };
 
-export type Finale =
-  | { readonly kind: 'bye' }
-  | { readonly kind: 'end' }
-  | { readonly kind: 'reset' }
-  | { readonly kind: 'violation'; readonly frame: BadFrame }
-  | { readonly kind: 'connectionError'; readonly code: string; readonly message: string };
+export type Finale = PeerFinale<BadFrame>;
 
 export interface ImporterPlan {
   readonly hello: HelloPlan;

@@ -16,6 +16,14 @@ export interface HelloPlan {
   readonly label: string;
 }
 
+/** How a fake peer ends its connection; `Bad` is its side's invalid frames. */
+export type PeerFinale<Bad> =
+  | { readonly kind: 'bye' }
+  | { readonly kind: 'end' }
+  | { readonly kind: 'reset' }
+  | { readonly kind: 'violation'; readonly frame: Bad }
+  | { readonly kind: 'connectionError'; readonly code: string; readonly message: string };
+
 /** fast-check weights are integers: a share as parts per thousand. */
 export const weightOf = (share: number) => Math.max(0, Math.round(share * 1000));
 

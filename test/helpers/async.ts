@@ -21,7 +21,7 @@ export class Recorder<T> {
   completed = false;
   error: unknown = undefined;
   readonly subscription: Subscription;
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new Waiters();
 
   constructor(source: Observable<T>, private readonly onValue?: (v: T) => void) {
     this.subscription = source.subscribe({
@@ -47,21 +47,9 @@ export class Recorder<T> {
 
   /** Resolves once `pred()` is true (checked now and after each notification). */
   until(pred: () => boolean, ms = 5_000, what = 'condition'): Promise<void> {
-    if (pred()) return Promise.resolve();
-    return within(
-      new Promise<void>((resolve) => {
-        const check = () => {
-          if (pred()) {
-            this.waiters = this.waiters.filter((w) => w !== check);
-            resolve();
-          }
-        };
-        this.waiters.push(check);
-      }),
-      ms,
-      what,
-    );
+    return this.waiters.until(pred, ms, what);
   }
+
 
   /** Resolves once `n` values have arrived. */
   count(n: number, ms = 5_000): Promise<void> {
@@ -78,7 +66,42 @@ export class Recorder<T> {
   }
 
   private poke(): void {
-    for (const w of [...this.waiters]) w();
+    this.waiters.poke();
+  }
+}
+
+/** Callbacks run on every notification: what `until(pred)` waits on, without polling. */
+export class Waiters {
+  private list: Array<() => void> = [];
+
+  /** Calls `fn` on every poke(); returns the remover. */
+  listen(fn: () => void): () => void {
+    this.list.push(fn);
+    return () => {
+      this.list = this.list.filter((w) => w !== fn);
+    };
+  }
+
+  /** Resolves once `pred()` is true (checked now and on each poke), or rejects after `ms`. */
+  until(pred: () => boolean, ms: number, what: string): Promise<void> {
+    if (pred()) return Promise.resolve();
+    let remove = (): void => {};
+    return within(
+      new Promise<void>((resolve) => {
+        remove = this.listen(() => {
+          if (pred()) {
+            remove();
+            resolve();
+          }
+        });
+      }),
+      ms,
+      what,
+    ).finally(() => remove());
+  }
+
+  poke(): void {
+    for (const w of [...this.list]) w();
   }
 }
 

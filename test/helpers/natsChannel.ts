@@ -6,7 +6,7 @@ import { provisionChannel, type ProvisionedChannel } from '../../src/nats/provis
 import { JetStreamPublisher } from '../../src/nats/JetStreamPublisher.js';
 import { JetStreamPuller, type JetStreamPullerConfig } from '../../src/nats/JetStreamPuller.js';
 import type { NetchanError } from '../../src/errors/NetchanError.js';
-import { within } from './async.js';
+import { Waiters, within } from './async.js';
 
 let serial = 0;
 /** A channel name no other test uses. */
@@ -67,7 +67,7 @@ export class PullerProbe {
   maxUnacked = 0;
   error: NetchanError | null = null;
   readonly puller: JetStreamPuller;
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new Waiters();
 
   constructor(nc: NatsConnection, jsm: JetStreamManager, p: ProvisionedChannel, config: Partial<JetStreamPullerConfig> & { window: number }, manual = false) {
     this.puller = new JetStreamPuller(
@@ -96,21 +96,9 @@ export class PullerProbe {
   }
 
   until(pred: () => boolean, ms = 8_000, what = 'condition'): Promise<void> {
-    if (pred()) return Promise.resolve();
-    return within(
-      new Promise<void>((resolve) => {
-        const check = () => {
-          if (pred()) {
-            this.waiters = this.waiters.filter((w) => w !== check);
-            resolve();
-          }
-        };
-        this.waiters.push(check);
-      }),
-      ms,
-      what,
-    );
+    return this.waiters.until(pred, ms, what);
   }
+
 
   count(n: number, ms?: number): Promise<void> {
     return this.until(() => this.got.length >= n, ms, `${n} values (have ${this.got.length})`);
@@ -118,14 +106,11 @@ export class PullerProbe {
 
   /** Calls `fn` after every delivery and error; returns the remover. */
   listen(fn: () => void): () => void {
-    this.waiters.push(fn);
-    return () => {
-      this.waiters = this.waiters.filter((w) => w !== fn);
-    };
+    return this.waiters.listen(fn);
   }
 
   private poke(): void {
-    for (const w of [...this.waiters]) w();
+    this.waiters.poke();
   }
 }
 
