@@ -27,7 +27,7 @@ export const NATS_SCENARIOS = {
 export const NATS_SYSTEMS = [
   { id: 'nats-core', label: 'NATS core pub/sub (no acks, no persistence)', module: 'nats-core' },
   { id: 'jetstream', label: 'JetStream publish / consume + ack (plain client)', module: 'jetstream' },
-  { id: 'rx-nats', label: 'rx-netchan over NATS JetStream', module: 'rxnetchan-nats' },
+  { id: 'rx-nats', label: 'rx-netchan over NATS JetStream', module: 'rxnetchan', params: { transport: 'nats' } },
   { id: 'rx-tcp', label: 'rx-netchan TCP (reference)', module: 'rxnetchan', params: { transport: 'tcp' } },
 ];
 

@@ -6,10 +6,9 @@
 // DATA, ACK, END, CANCEL, ERROR and PING on them, and ends with a goodbye, a
 // drop, a connection ERROR, or one violation. fakeExporter.ts plays it.
 import fc from 'fast-check';
-import { UNKNOWN_TYPES } from './frameLayouts.js';
 import { anyConnectionErrorCode } from './knownFindings.js';
 import { hostileValue, plainHostile, type HostileLimits, type HostileValue } from './msgpackHostile.js';
-import { errorCode, hello, outOfRange, weightOf, type HelloPlan, type PeerFinale } from './planParts.js';
+import { errorCode, hello, outOfRange, weightOf, type HelloPlan, type PeerFinale, framingBadFrames, type FramingBadFrame } from './planParts.js';
 
 /** The bindings the target's importers open, by channel name. */
 export const IMPORTER_BINDINGS = {
@@ -33,10 +32,7 @@ export type ExporterOp =
   | { readonly op: 'wait' };
 
 export type ExporterBadFrame =
-  | { readonly bad: 'unknownType'; readonly type: number }
-  | { readonly bad: 'notArray'; readonly body: readonly number[] }
-  | { readonly bad: 'empty' }
-  | { readonly bad: 'tooBig'; readonly declared: number }
+  | FramingBadFrame
   | { readonly bad: 'dataUnopened'; readonly ahead: number }
   | { readonly bad: 'pastWindow' }
   | { readonly bad: 'ackBeyond' }
@@ -68,10 +64,7 @@ function badFrame(limits: HostileLimits): fc.Arbitrary<ExporterBadFrame> {
     (a): a is fc.Arbitrary<ExporterBadFrame> => a !== undefined,
   );
   return fc.oneof<fc.Arbitrary<ExporterBadFrame>[]>(
-    fc.record({ bad: fc.constant('unknownType' as const), type: fc.constantFrom(...UNKNOWN_TYPES) }),
-    fc.record({ bad: fc.constant('notArray' as const), body: fc.constantFrom([0xc1], [0xa2, 0x68, 0x69], [0x80], [0x07], [0x90]) }),
-    fc.constant({ bad: 'empty' as const }),
-    fc.record({ bad: fc.constant('tooBig' as const), declared: fc.constantFrom(16 * 1024 * 1024 + 1, 0xffffffff) }),
+    ...framingBadFrames([16 * 1024 * 1024 + 1, 0xffffffff]),
     fc.record({ bad: fc.constant('dataUnopened' as const), ahead: fc.integer({ min: 1, max: 2 ** 31 }) }),
     fc.constant({ bad: 'pastWindow' as const }),
     fc.constant({ bad: 'ackBeyond' as const }),

@@ -9,7 +9,7 @@ import type { HostileValue } from './msgpackHostile.js';
 import type { PeerSocket } from './peerSocket.js';
 import { show } from './planParts.js';
 import { buildFrame, buildFrameRaw, dataFrame } from './frameBuilder.js';
-import { T, frame, framed, type Incoming } from './wire.js';
+import { T, type Incoming } from './wire.js';
 
 /** A recv binding of the importer: we send on it. */
 interface Outgoing {
@@ -167,20 +167,10 @@ class FakeExporter extends FakePeer {
     const a = this.out[0];
     switch (bad.bad) {
       case 'unknownType':
-        label = `frame type ${bad.type}`;
-        this.write(frame([bad.type, 1]), label);
-        break;
       case 'notArray':
-        label = `a body that is not an array: ${hex(Uint8Array.from(bad.body))}`;
-        this.write(framed(Uint8Array.from(bad.body)), label);
-        break;
       case 'empty':
-        label = 'an empty frame';
-        this.write(framed(new Uint8Array(0)), label);
-        break;
       case 'tooBig':
-        label = `a length prefix of ${bad.declared}`;
-        this.write(Uint8Array.from([bad.declared >>> 24, (bad.declared >>> 16) & 0xff, (bad.declared >>> 8) & 0xff, bad.declared & 0xff]), label);
+        label = this.writeFramingViolation(bad);
         break;
       case 'dataUnopened': {
         const id = this.highestId + bad.ahead;
@@ -232,10 +222,7 @@ class FakeExporter extends FakePeer {
         break;
       }
     }
-    const r = await this.barrier();
-    if (r === 'closed') this.refusal(codes, true);
-    else if (r === 'timeout') this.silent(`after ${label}`);
-    else this.flag('accepted-invalid', `the importer accepted ${label}`);
+    await this.judgeViolation(codes, label);
   }
 
   private onFrame(f: Incoming): void {

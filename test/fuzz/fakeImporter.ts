@@ -12,7 +12,7 @@ import { inDomain, layout, OUR_CODES, PROTOCOL_VERSION } from './frameLayouts.js
 import { FakePeer, REFUSAL_CODES, type PeerConfig, type PeerOutcome } from './fakePeer.js';
 import { PeerSocket } from './peerSocket.js';
 import { buildFrame, buildFrameRaw, dataFrame } from './frameBuilder.js';
-import { T, frame, framed, type Incoming } from './wire.js';
+import { T, type Incoming } from './wire.js';
 
 interface SendBinding {
   readonly kind: 'send';
@@ -265,20 +265,10 @@ class FakeImporter extends FakePeer {
     let label: string;
     switch (bad.bad) {
       case 'unknownType':
-        label = `frame type ${bad.type}`;
-        this.write(frame([bad.type, 1]), label);
-        break;
       case 'notArray':
-        label = `a body that is not an array: ${hex(Uint8Array.from(bad.body))}`;
-        this.write(framed(Uint8Array.from(bad.body)), label);
-        break;
       case 'empty':
-        label = 'an empty frame';
-        this.write(framed(new Uint8Array(0)), label);
-        break;
       case 'tooBig':
-        label = `a length prefix of ${bad.declared}`;
-        this.write(Uint8Array.from([bad.declared >>> 24, (bad.declared >>> 16) & 0xff, (bad.declared >>> 8) & 0xff, bad.declared & 0xff]), label);
+        label = this.writeFramingViolation(bad);
         break;
       case 'dataUnopened': {
         const id = Math.min(2 ** 32 - 1, this.highestId + bad.ahead);
@@ -331,10 +321,7 @@ class FakeImporter extends FakePeer {
         break;
       }
     }
-    const r = await this.barrier();
-    if (r === 'closed') this.refusal(codes, true);
-    else if (r === 'timeout') this.silent(`after ${label}`);
-    else this.flag('accepted-invalid', `the exporter accepted ${label}`);
+    await this.judgeViolation(codes, label);
   }
 
   // ---- answers ----

@@ -3,7 +3,9 @@
 // endpoint under test ended a connection.
 import { buildFrame } from './frameBuilder.js';
 import type { HostileValue } from './msgpackHostile.js';
-import type { PeerFinale } from './planParts.js';
+import { hex } from './msgpackBytes.js';
+import type { FramingBadFrame, PeerFinale } from './planParts.js';
+import { frame, framed } from './wire.js';
 import type { BarrierResult, PeerSocket } from './peerSocket.js';
 import type { Violation } from './violations.js';
 
@@ -132,6 +134,35 @@ export abstract class FakePeer {
 
   /** Sends one invalid frame and checks the endpoint refuses it. */
   protected abstract violation(bad: unknown): Promise<void>;
+
+  /** Writes a frame broken as a frame (the same from either side); returns its label. */
+  protected writeFramingViolation(bad: FramingBadFrame): string {
+    switch (bad.bad) {
+      case 'unknownType':
+        return this.labelled(`frame type ${bad.type}`, frame([bad.type, 1]));
+      case 'notArray':
+        return this.labelled(`a body that is not an array: ${hex(Uint8Array.from(bad.body))}`, framed(Uint8Array.from(bad.body)));
+      case 'empty':
+        return this.labelled('an empty frame', framed(new Uint8Array(0)));
+      case 'tooBig': {
+        const n = bad.declared;
+        return this.labelled(`a length prefix of ${n}`, Uint8Array.from([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]));
+      }
+    }
+  }
+
+  /** The verdict on the invalid frame `label` just written: the endpoint must close with one of `codes`. */
+  protected async judgeViolation(codes: readonly string[], label: string): Promise<void> {
+    const r = await this.barrier();
+    if (r === 'closed') this.refusal(codes, true);
+    else if (r === 'timeout') this.silent(`after ${label}`);
+    else this.flag('accepted-invalid', `the ${this.other} accepted ${label}`);
+  }
+
+  private labelled(label: string, bytes: Uint8Array): string {
+    this.write(bytes, label);
+    return label;
+  }
 
   protected silent(where: string): false {
     this.gaveUp = true;

@@ -5,10 +5,9 @@
 // frames' fields follow frameLayouts.ts; fakeImporter.ts plays the plan and
 // judges the answers.
 import fc from 'fast-check';
-import { UNKNOWN_TYPES } from './frameLayouts.js';
 import { anyConnectionErrorCode } from './knownFindings.js';
 import { hostileValue, plainHostile, type HostileLimits, type HostileValue } from './msgpackHostile.js';
-import { errorCode, hello, outOfRange, weightOf, type HelloPlan, type PeerFinale } from './planParts.js';
+import { errorCode, hello, outOfRange, weightOf, type HelloPlan, type PeerFinale, framingBadFrames, type FramingBadFrame } from './planParts.js';
 
 /** Channels the exporter target serves (fuzzTarget.ts): what OPEN may name. */
 export const TARGET_CHANNELS = {
@@ -38,10 +37,7 @@ export type ImporterOp =
 
 /** One frame that breaks the protocol: the connection must be closed with `codes`. */
 export type BadFrame =
-  | { readonly bad: 'unknownType'; readonly type: number }
-  | { readonly bad: 'notArray'; readonly body: readonly number[] }
-  | { readonly bad: 'empty' }
-  | { readonly bad: 'tooBig'; readonly declared: number }
+  | FramingBadFrame
   | { readonly bad: 'dataUnopened'; readonly ahead: number }
   | { readonly bad: 'ackBeyond'; readonly pick: number }
   | { readonly bad: 'pastWindow'; readonly size: number }
@@ -114,10 +110,7 @@ function badFrame(limits: HostileLimits): fc.Arbitrary<BadFrame> {
     fieldBad('ERROR', 'id'),
   ].filter((a): a is fc.Arbitrary<BadFrame> => a !== undefined);
   return fc.oneof<fc.Arbitrary<BadFrame>[]>(
-    fc.record({ bad: fc.constant('unknownType' as const), type: fc.constantFrom(...UNKNOWN_TYPES) }),
-    fc.record({ bad: fc.constant('notArray' as const), body: fc.constantFrom([0xc1], [0xa2, 0x68, 0x69], [0x80], [0x07], [0x90]) }),
-    fc.constant({ bad: 'empty' as const }),
-    fc.record({ bad: fc.constant('tooBig' as const), declared: fc.constantFrom(16 * 1024 * 1024 + 1, 0xffffffff, 0x7fffffff) }),
+    ...framingBadFrames([16 * 1024 * 1024 + 1, 0xffffffff, 0x7fffffff]),
     fc.record({ bad: fc.constant('dataUnopened' as const), ahead: fc.integer({ min: 1, max: 2 ** 32 - 1 }) }),
     fc.record({ bad: fc.constant('ackBeyond' as const), pick: fc.nat() }),
     fc.record({ bad: fc.constant('pastWindow' as const), size: fc.integer({ min: 1, max: 16 }) }),

@@ -2,7 +2,7 @@
 // range), error codes, out-of-range field values, labels.
 import { encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
-import { OUT_OF_RANGE, OUR_CODES, PROTOCOL_VERSION, inDomain, layout } from './frameLayouts.js';
+import { OUT_OF_RANGE, OUR_CODES, PROTOCOL_VERSION, UNKNOWN_TYPES, inDomain, layout } from './frameLayouts.js';
 import { mutatesField } from './knownFindings.js';
 import { hostileValue, type HostileLimits, type HostileValue } from './msgpackHostile.js';
 
@@ -14,6 +14,23 @@ export interface HelloPlan {
   /** Out of range: the exporter must refuse the handshake. */
   readonly expect: 'accept' | 'refuse' | 'either';
   readonly label: string;
+}
+
+/** Frames broken as frames, whatever the state: either side may send them. */
+export type FramingBadFrame =
+  | { readonly bad: 'unknownType'; readonly type: number }
+  | { readonly bad: 'notArray'; readonly body: readonly number[] }
+  | { readonly bad: 'empty' }
+  | { readonly bad: 'tooBig'; readonly declared: number };
+
+/** The arms of a bad-frame arbitrary for {@link FramingBadFrame}; `declared`: the too-big length prefixes to try. */
+export function framingBadFrames(declared: readonly number[]): fc.Arbitrary<FramingBadFrame>[] {
+  return [
+    fc.record({ bad: fc.constant('unknownType' as const), type: fc.constantFrom(...UNKNOWN_TYPES) }),
+    fc.record({ bad: fc.constant('notArray' as const), body: fc.constantFrom([0xc1], [0xa2, 0x68, 0x69], [0x80], [0x07], [0x90]) }),
+    fc.constant({ bad: 'empty' as const }),
+    fc.record({ bad: fc.constant('tooBig' as const), declared: fc.constantFrom(...declared) }),
+  ];
 }
 
 /** How a fake peer ends its connection; `Bad` is its side's invalid frames. */
