@@ -35,7 +35,25 @@ async function soak(transport) {
   });
   const problems = [];
   const stats = { down: 0, up: 0, resumed: 0, newSession: 0, drops: 0 };
-  importer.reconnects$.subscribe((e) => (e.type === 'resumed' ? stats.resumed++ : stats.newSession++));
+  // A cut each time the slower direction passes another 1/(CUTS+1) of the way, at a random
+  // point in that stretch: checked on every value (a grown window can carry a whole stretch
+  // between two timer ticks), and never again before the last cut's connection came back.
+  let cuts = 0;
+  let awaitingReconnect = false;
+  const marks = Array.from({ length: CUTS }, (_, k) => Math.floor(((k + 0.2 + 0.6 * random()) * N) / (CUTS + 1)));
+  const maybeCut = () => {
+    if (cuts < CUTS && !awaitingReconnect && importer.state === 'open' && Math.min(stats.down, stats.up) >= marks[cuts]) {
+      cuts++;
+      awaitingReconnect = true;
+      proxy.resetAll();
+    }
+  };
+  importer.reconnects$.subscribe((e) => {
+    if (e.type === 'resumed') stats.resumed++;
+    else stats.newSession++;
+    awaitingReconnect = false;
+    maybeCut();
+  });
   importer.errors$.subscribe((e) => (e.code === 'ECLOSED' ? stats.drops++ : problems.push(`importer: ${e.code} ${e.message}`)));
   exporter.errors$.subscribe((e) => {
     if (e.code !== 'ECLOSED' && e.code !== 'ETIMEDOUT') problems.push(`exporter: ${e.code} ${e.message}`);
@@ -53,6 +71,7 @@ async function soak(transport) {
         if (v !== stats.down) problems.push(`down: got ${v}, expected ${stats.down}`);
         stats.down = v + 1;
         if (stats.down === N) check('down');
+        maybeCut();
       },
       error: (e) => problems.push(`down errored: ${e.code} ${e.message}`),
     });
@@ -61,6 +80,7 @@ async function soak(transport) {
         if (v !== stats.up) problems.push(`up: got ${v}, expected ${stats.up}`);
         stats.up = v + 1;
         if (stats.up === N) check('up');
+        maybeCut();
       },
     });
   });
@@ -69,22 +89,11 @@ async function soak(transport) {
   const send = importChannel(importer, 'up', 'send');
   feed(send, seq()).subscribe({ error: (e) => problems.push(`feed up: ${e.message}`) });
 
-  // A cut each time the slower direction passes another 1/(CUTS+1) of the way, at a random point in that stretch.
-  let cuts = 0;
-  const marks = Array.from({ length: CUTS }, (_, k) => Math.floor(((k + 0.2 + 0.6 * random()) * N) / (CUTS + 1)));
   const rss = [];
   const sampler = setInterval(() => rss.push(process.memoryUsage().rss), 200);
-  const cutter = setInterval(() => {
-    const progress = Math.min(stats.down, stats.up);
-    if (cuts < CUTS && progress >= marks[cuts] && importer.state === 'open') {
-      cuts++;
-      proxy.resetAll();
-    }
-  }, 2);
   const deadline = setTimeout(() => problems.push(`not finished after 300 s (down ${stats.down}, up ${stats.up})`), 300_000);
   await Promise.race([finished, new Promise((r) => deadline.ref() && setTimeout(r, 300_000).unref())]);
   clearTimeout(deadline);
-  clearInterval(cutter);
   clearInterval(sampler);
   const drained = await new Promise((resolve) => {
     let n = 0;
